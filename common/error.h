@@ -38,7 +38,11 @@
 	XX(CER_E_PASSPHRASE, "wrong passphrase or tampered key file")                              \
 	XX(CER_E_KDF_WEAK, "key file KDF parameters are too weak")                                 \
 	XX(CER_E_KDF_LIMIT, "key file KDF parameters exceed the allowed limits")                   \
-	XX(CER_E_CHAIN, "hash chain broken")
+	XX(CER_E_CHAIN, "hash chain broken")                                                       \
+	XX(CP_E_FORBIDDEN, "device not registered, not approved or decommissioned")                \
+	XX(CP_E_BUNDLE, "release bundle invalid")                                                  \
+	XX(CP_E_STATE, "control plane state missing or inconsistent")                              \
+	XX(CP_E_CONFLICT, "conflicting operation or duplicate identity")
 
 enum sl_error_code {
 #define SL_ERROR_VAL_(name, text) name,
