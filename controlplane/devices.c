@@ -158,7 +158,14 @@ static int approve_line(struct cp_state *s, const char *line, size_t len, size_t
 		r = TUF_E_FORMAT;
 	if (r >= 0) {
 		json_object_object_foreach(o, k, v) {
+			int64_t t;
+
 			if (strcmp(k, "id") == 0)
+				continue;
+			/* sluice-provision export also says when the certificate expires:
+			 * checked for form, informational only (the TLS layer enforces expiry). */
+			if (strcmp(k, "not_after") == 0 && json_object_is_type(v, json_type_string) &&
+			    tuf_json_parse_time(json_object_get_string(v), &t) >= 0)
 				continue;
 			if (!json_object_is_type(v, json_type_string) ||
 			    (strcmp(k, "hardware") != 0 && strcmp(k, "cert_sha256") != 0)) {
@@ -172,7 +179,8 @@ static int approve_line(struct cp_state *s, const char *line, size_t len, size_t
 		}
 	}
 	if (r < 0)
-		return cp_error(TUF_E_FORMAT, "line %zu: not {\"id\", \"hardware\", \"cert_sha256\"}",
+		return cp_error(TUF_E_FORMAT,
+				"line %zu: not {\"id\", \"hardware\", \"cert_sha256\", \"not_after\"}",
 				lineno);
 	r = check_approve(id, hw, NULL, cert);
 	if (r >= 0)

@@ -167,6 +167,14 @@ TEST(hostile_identity_and_import)
 	ASSERT_ERR(cp_api_device_allowed(e.s, "p-4"), CP_E_FORBIDDEN);
 	ASSERT_OK(cpt_write(f, "{\"id\":\"p-5\",\"extra\":\"x\"}\n"));
 	ASSERT_ERR(cp_devices_approve_file(e.s, f, "test", &n), TUF_E_FORMAT);
+	/* sluice-provision export's "not_after" is accepted when it is a TUF time, else refused. */
+	ASSERT_OK(cpt_write(f, "{\"id\":\"p-6\",\"hardware\":\"board-a\","
+			       "\"not_after\":\"2031-11-25T14:00:00Z\"}\n"));
+	ASSERT_OK(cp_devices_approve_file(e.s, f, "test", &n));
+	ASSERT_EQ_INT(cp_api_device_allowed(e.s, "p-6"), 0);
+	ASSERT_OK(cpt_write(f, "{\"id\":\"p-7\",\"not_after\":\"tomorrow\"}\n"));
+	ASSERT_ERR(cp_devices_approve_file(e.s, f, "test", &n), TUF_E_FORMAT);
+	ASSERT_ERR(cp_api_device_allowed(e.s, "p-7"), CP_E_FORBIDDEN);
 	cpt_env_clear(&e);
 }
 
