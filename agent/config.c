@@ -32,6 +32,7 @@ struct key_def {
 	enum key_kind kind;
 	size_t offset;
 	bool identity;
+	unsigned max; /* K_UINT: the largest value (the smallest is 1) */
 };
 
 #define F(m) offsetof(struct agent_config, m)
@@ -39,6 +40,8 @@ static const struct key_def keys[] = {
     {"agent", "state_dir", K_PATH, F(state_dir), false},
     {"agent", "airgap", K_BOOL, F(airgap), false},
     {"controlplane", "url", K_URL, F(url), true},
+    {"controlplane", "poll_interval_s", K_UINT, F(poll_interval_s), false, AGENT_INTERVAL_MAX},
+    {"controlplane", "backoff_max_s", K_UINT, F(backoff_max_s), false, AGENT_INTERVAL_MAX},
     {"device", "id", K_NAME, F(device_id), true},
     {"device", "hardware", K_NAME, F(hardware), true},
     {"device", "accelerator", K_STRING, F(accelerator), false},
@@ -51,7 +54,7 @@ static const struct key_def keys[] = {
     {"models", "reload_command", K_STRING, F(reload_command), false},
     {"models", "smoke_test_command", K_STRING, F(smoke_test_command), false},
     {"health", "command", K_STRING, F(health_command), false},
-    {"health", "deadline_s", K_UINT, F(health_deadline_s), false},
+    {"health", "deadline_s", K_UINT, F(health_deadline_s), false, AGENT_HEALTH_DEADLINE_MAX},
     {"reboot", "policy", K_ENUM_REBOOT, F(reboot_policy), false},
     {"reboot", "command", K_STRING, F(reboot_command), false},
 };
@@ -62,6 +65,8 @@ void agent_config_init(struct agent_config *cfg)
 	*cfg = (struct agent_config){
 	    .health_deadline_s = AGENT_HEALTH_DEADLINE_DEFAULT,
 	    .reboot_policy = AGENT_REBOOT_COMMAND,
+	    .poll_interval_s = AGENT_POLL_INTERVAL_DEFAULT,
+	    .backoff_max_s = AGENT_BACKOFF_MAX_DEFAULT,
 	};
 }
 
@@ -179,10 +184,9 @@ static int store(struct parse_ctx *c, const struct key_def *k, const char *value
 
 		errno = 0;
 		v = strtoul(value, &end, 10);
-		if (errno || end == value || *end || value[0] == '-' || v == 0 ||
-		    v > AGENT_HEALTH_DEADLINE_MAX)
-			return ctx_error(c, k, "'%s' is not a number of seconds in 1..%d", value,
-					 AGENT_HEALTH_DEADLINE_MAX);
+		if (errno || end == value || *end || value[0] == '-' || v == 0 || v > k->max)
+			return ctx_error(c, k, "'%s' is not a number of seconds in 1..%u", value,
+					 k->max);
 		*(unsigned *)base = (unsigned)v;
 		return 1;
 	}
@@ -327,6 +331,18 @@ int agent_config_validate_install(const struct agent_config *cfg)
 		return sl_error(SL_E_CONFIG,
 				"agent.conf: [reboot] command: required with policy = now");
 	return 0;
+}
+
+int agent_config_validate_run(const struct agent_config *cfg)
+{
+	if (!cfg->url)
+		return sl_error(SL_E_CONFIG, "agent.conf: [controlplane] url: required by run "
+					     "(normally set by the provisioning medium)");
+	if (strncmp(cfg->url, "https://", 8) != 0)
+		return sl_error(SL_E_CONFIG,
+				"agent.conf: [controlplane] url: '%s': run needs https:// (mTLS)",
+				cfg->url);
+	return agent_config_validate_install(cfg);
 }
 
 void agent_config_clear(struct agent_config *cfg)

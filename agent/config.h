@@ -12,6 +12,9 @@
 #define AGENT_HEALTH_DEADLINE_DEFAULT 120 /* seconds */
 #define AGENT_HEALTH_DEADLINE_MAX 3600
 #define AGENT_BOOTLIMIT_DEFAULT 1 /* "try once" */
+#define AGENT_POLL_INTERVAL_DEFAULT 300	 /* seconds between check-ins */
+#define AGENT_BACKOFF_MAX_DEFAULT 3600	 /* seconds: the cap of the failure backoff */
+#define AGENT_INTERVAL_MAX 86400	 /* seconds: the largest poll interval or backoff cap */
 
 enum agent_reboot_policy {
 	AGENT_REBOOT_NOW,     /* run [reboot] command as soon as a reboot is needed */
@@ -38,6 +41,8 @@ struct agent_config {
 	unsigned health_deadline_s;		/* [health] deadline_s */
 	enum agent_reboot_policy reboot_policy; /* [reboot] policy */
 	char *reboot_command;			/* [reboot] command */
+	unsigned poll_interval_s;		/* [controlplane] poll_interval_s */
+	unsigned backoff_max_s;			/* [controlplane] backoff_max_s */
 };
 
 /* Set the defaults into a zeroed cfg. */
@@ -65,6 +70,12 @@ int agent_config_load(const char *path, struct agent_config *cfg);
  * its state file, models dir when needed by install. SL_E_CONFIG naming section and key.
  */
 int agent_config_validate_install(const struct agent_config *cfg);
+
+/*
+ * Check what the daemon (`run`) needs besides an install's needs: an https:// [controlplane]
+ * url. SL_E_CONFIG naming section and key.
+ */
+int agent_config_validate_run(const struct agent_config *cfg);
 
 /* Whether s is a safe identifier (device id, hardware, model name): [A-Za-z0-9._-], 1..64, no
  * leading '.'. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The local event queue in SQLite: append on every transition, list, count what is unsent. */
+/* The local event queue in SQLite: append on every transition, list, read and acknowledge
+ * what is unsent. */
 #include <errno.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
@@ -161,4 +162,87 @@ int64_t agent_events_pending(const char *state_dir)
 	    sqlite3_step(st) != SQLITE_ROW)
 		return db_error(db, "events.db", "cannot count events");
 	return sqlite3_column_int64(st, 0);
+}
+
+static int dup_col(sqlite3_stmt *st, int i, char **ret)
+{
+	const char *v = col(st, i);
+
+	*ret = NULL;
+	if (v && !(*ret = strdup(v)))
+		return -ENOMEM;
+	return 0;
+}
+
+void agent_event_clear(struct agent_event *e)
+{
+	free(e->time);
+	free(e->release);
+	free(e->type);
+	free(e->error);
+	*e = (struct agent_event){};
+}
+
+int agent_events_unsent(const char *state_dir, struct agent_event *ret, size_t max, size_t *ret_n)
+{
+	_cleanup_(sqlite3_closep) sqlite3 *db = NULL;
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int r;
+
+	*ret_n = 0;
+	r = db_open(state_dir, false, &db);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT seq, time, release, type, error FROM events WHERE sent = 0 "
+			       "ORDER BY seq LIMIT ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return db_error(db, "events.db", "cannot prepare");
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	while (n < max && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		struct agent_event *e = &ret[n];
+
+		*e = (struct agent_event){.seq = sqlite3_column_int64(st, 0)};
+		n++;
+		if (dup_col(st, 1, &e->time) < 0 || dup_col(st, 2, &e->release) < 0 ||
+		    dup_col(st, 3, &e->type) < 0 || dup_col(st, 4, &e->error) < 0 || !e->time ||
+		    !e->type) {
+			for (size_t i = 0; i < n; i++)
+				agent_event_clear(&ret[i]);
+			return -ENOMEM;
+		}
+	}
+	if (n < max && r != SQLITE_DONE) {
+		for (size_t i = 0; i < n; i++)
+			agent_event_clear(&ret[i]);
+		return db_error(db, "events.db", "cannot read events");
+	}
+	*ret_n = n;
+	return 0;
+}
+
+int agent_events_mark_sent(const char *state_dir, int64_t upto)
+{
+	_cleanup_(sqlite3_closep) sqlite3 *db = NULL;
+	_cleanup_(sqlite3_finalizep) sqlite3_stmt *mark = NULL, *prune = NULL;
+	int r;
+
+	r = db_open(state_dir, false, &db);
+	if (r < 0)
+		return r;
+	if (sqlite3_prepare_v2(db, "UPDATE events SET sent = 1 WHERE seq <= ? AND sent = 0", -1,
+			       &mark, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db,
+			       "DELETE FROM events WHERE sent = 1 AND seq <= "
+			       "(SELECT max(seq) FROM events) - ?",
+			       -1, &prune, NULL) != SQLITE_OK)
+		return db_error(db, "events.db", "cannot prepare");
+	sqlite3_bind_int64(mark, 1, upto);
+	sqlite3_bind_int64(prune, 1, AGENT_EVENTS_KEEP_SENT);
+	if (sqlite3_step(mark) != SQLITE_DONE || sqlite3_step(prune) != SQLITE_DONE)
+		return db_error(db, "events.db", "cannot mark events as sent");
+	return 0;
 }

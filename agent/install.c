@@ -98,11 +98,18 @@ static void progress_end(struct agent_ctx *c)
 		c->progress.end(c->progress.userdata);
 }
 
-static int request_reboot(struct agent_ctx *c)
+int agent_install_reboot(struct agent_ctx *c)
 {
 	if (c->cfg->reboot_policy != AGENT_REBOOT_NOW)
 		return 0;
 	return agent_exec("reboot", c->cfg->reboot_command, NULL, REBOOT_TIMEOUT_S);
+}
+
+static int request_reboot(struct agent_ctx *c)
+{
+	if (c->defer_reboot)
+		return 0;
+	return agent_install_reboot(c);
 }
 
 /* ---- models ---- */
@@ -349,9 +356,19 @@ struct write_ctx {
 static int checkpoint(void *userdata, uint64_t off)
 {
 	struct write_ctx *w = userdata;
+	const char *pause = getenv("SLUICE_AGENT_TEST_PAUSE");
+	int r;
 
 	w->st->written = off;
-	return agent_install_save(w->c->state_dir, w->st);
+	r = agent_install_save(w->c->state_dir, w->st);
+	if (r < 0)
+		return r;
+	if (pause && !strcmp(pause, "checkpoint"))
+		raise(SIGSTOP);
+	if (w->c->cancel && *w->c->cancel)
+		return sl_error(-ECANCELED, "download of slot %s stopped at %ju bytes (resumable)",
+				agent_slot_name(w->st->slot), (uintmax_t)off);
+	return 0;
 }
 
 static void progress_add(void *userdata, uint64_t n)

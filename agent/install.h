@@ -2,6 +2,7 @@
 /* The install state machine: download, write, verify, switch, trial boot, commit or roll back. */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -25,6 +26,9 @@ struct agent_ctx {
 	struct agent_boot *boot;
 	struct agent_progress progress;
 	const char *source; /* recorded with a new install: "offline" or the control plane URL */
+	bool defer_reboot;  /* do not reboot: the caller calls agent_install_reboot() later */
+	const atomic_int *cancel; /* when it becomes non-zero, a download stops at the next
+				   * checkpoint with -ECANCELED (resumable); may be NULL */
 };
 
 enum agent_outcome {
@@ -52,6 +56,12 @@ int agent_install_run(struct agent_ctx *c, struct agent_repo *repo, const char *
 		      enum agent_outcome *ret_outcome);
 
 /*
+ * Reboot per [reboot] policy (run its command when the policy is `now`), for a caller that
+ * set defer_reboot and got AGENT_OUTCOME_REBOOT.
+ */
+int agent_install_reboot(struct agent_ctx *c);
+
+/*
  * The boot-time step (`sluice-agent boot-check`): on the trial boot of a new slot run the
  * health checks (models swapped in first) within the deadline, then commit or fall back and
  * reboot; after the bootloader fell back, record the rollback; resume an interrupted
@@ -62,6 +72,7 @@ int agent_boot_check_run(struct agent_ctx *c, enum agent_outcome *ret_outcome);
 /*
  * Test hook (docs/agent.md): when SLUICE_AGENT_TEST_PAUSE names phase, the process stops
  * itself (SIGSTOP) right after persisting it, so that a test can kill or tamper at exactly
- * that point.
+ * that point. The value "checkpoint" stops after the first resume point of an image
+ * download was persisted (part of the slot written).
  */
 void agent_test_pause(enum agent_phase phase);

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "boot.h"
+#include "cmd-enroll.h"
 #include "config.h"
+#include "daemon.h"
 #include "error.h"
 #include "events.h"
 #include "install.h"
@@ -336,6 +338,23 @@ static int verb_install(int argc, char **argv)
 	return r < 0 ? fail(r, "install") : 0;
 }
 
+static int verb_run(int argc, char **argv)
+{
+	struct agent_config cfg;
+	bool once = argc == 2 && !strcmp(argv[1], "--once");
+	int r;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
+		return printf("Usage: " PROGRAM " run [--once]\n"), 0;
+	if (argc > 2 || (argc == 2 && !once))
+		return usage_error("%s: unexpected argument '%s'", "run", argv[argc - 1]);
+	r = load_config(&cfg, true);
+	if (r >= 0)
+		r = agent_daemon_run(&cfg, once);
+	agent_config_clear(&cfg);
+	return r < 0 ? fail(r, once ? "run one cycle" : "run the agent") : 0;
+}
+
 static int verb_boot_check(int argc, char **argv)
 {
 	struct agent_config cfg;
@@ -385,6 +404,20 @@ static int verb_boot_check(int argc, char **argv)
 	return 0;
 }
 
+static int verb_enroll(int argc, char **argv)
+{
+	struct agent_config cfg;
+	int r = load_config(&cfg, false);
+
+	if (r < 0) {
+		agent_config_clear(&cfg);
+		return fail(r, "read the configuration");
+	}
+	r = agent_cmd_enroll(&cfg, argc, argv);
+	agent_config_clear(&cfg);
+	return r;
+}
+
 static const struct verb verbs[] = {
     {"provision", "provision DIR [--force]", "import a provisioning medium", verb_provision},
     {"status", "status [--json]", "identity, root, slots, install state, models", verb_status},
@@ -393,6 +426,10 @@ static const struct verb verbs[] = {
     {"boot-check", "boot-check", "after boot: trial health checks, commit or roll back",
      verb_boot_check},
     {"events", "events [--json] [--max N]", "the local event queue", verb_events},
+    {"enroll", "enroll --url URL --token TOKEN", "get an identity with a one-time token",
+     verb_enroll},
+    {"run", "run [--once]", "the daemon: check in, install, send events (--once: one cycle)",
+     verb_run},
 };
 
 static const struct verb *verbs_table(size_t *n)

@@ -393,3 +393,49 @@ int agent_provision(const char *state_dir, const char *media_dir, bool force, in
 	media_clear(&m);
 	return r;
 }
+
+static int media_copy(struct media *m, enum media_file f, const void *buf, size_t len)
+{
+	if (len > media_files[f].max)
+		return sl_error(SL_E_TOO_LARGE, "%s: %zu bytes exceed the limit of %zu",
+				media_files[f].name, len, media_files[f].max);
+	m->buf[f] = malloc(len + 1);
+	if (!m->buf[f])
+		return -ENOMEM;
+	memcpy(m->buf[f], buf, len);
+	m->buf[f][len] = 0;
+	m->len[f] = len;
+	return 0;
+}
+
+int agent_identity_install(const char *state_dir, const struct agent_identity_files *f,
+			   bool force, int64_t now)
+{
+	struct media m = {};
+	int r = 0;
+
+	if (agent_identity_present(state_dir) && !force)
+		return sl_error(
+		    CP_E_CONFLICT,
+		    "%s/identity: the device is provisioned already (use --force to replace it)",
+		    state_dir);
+	if (!agent_name_is_safe(f->device_id) || !agent_name_is_safe(f->hardware))
+		return sl_error(SL_E_INVALID, "device id or hardware is not a safe name");
+	strcpy(m.device_id, f->device_id);
+	strcpy(m.hardware, f->hardware);
+	if ((r = media_copy(&m, M_CRT, f->cert, f->cert_len)) >= 0 &&
+	    (r = media_copy(&m, M_KEY, f->key, f->key_len)) >= 0 &&
+	    (r = media_copy(&m, M_CA, f->ca, f->ca_len)) >= 0 &&
+	    (r = media_copy(&m, M_ROOT, f->root, f->root_len)) >= 0)
+		r = media_copy(&m, M_CONF, f->conf, f->conf_len);
+	if (r >= 0)
+		r = check_conf(&m);
+	if (r >= 0)
+		r = check_identity(&m, now);
+	if (r >= 0) {
+		remove_stale_staging(state_dir);
+		r = stage_and_commit(state_dir, &m);
+	}
+	media_clear(&m);
+	return r;
+}

@@ -29,6 +29,24 @@
  */
 int agent_provision(const char *state_dir, const char *media_dir, bool force, int64_t now);
 
+/* An identity that did not come from a medium (token enrollment); buffers borrowed. */
+struct agent_identity_files {
+	const char *device_id, *hardware; /* what agent.conf must name */
+	/* device.crt, device.key, ca.pem, root.json, agent.conf */
+	const void *cert, *key, *ca, *root, *conf;
+	size_t cert_len, key_len, ca_len, root_len, conf_len;
+};
+
+/*
+ * Install f as STATE/identity and STATE/tuf/root.json with the checks and the atomic commit
+ * of agent_provision() (without a manifest): agent.conf must name f's device id and
+ * hardware, the key must match the certificate (CN = device id, clientAuth, not expired at
+ * now), root.json must be a valid self-signed TUF root. An already provisioned device is
+ * CP_E_CONFLICT unless force. The caller holds the agent lock.
+ */
+int agent_identity_install(const char *state_dir, const struct agent_identity_files *f,
+			   bool force, int64_t now);
+
 /* Whether STATE/identity exists. */
 bool agent_identity_present(const char *state_dir);
 

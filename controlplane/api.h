@@ -17,6 +17,9 @@
  *                                V.<quoted role>.json (consistent snapshots)
  *   STATE/repo/targets/          <dir>/<sha256>.<basename> (content addressed)
  *   STATE/tls/server.crt server.key device-ca.pem crl.pem   (serve defaults)
+ *   STATE/tls/enroll-ca.crt enroll-ca.key(0600) enroll-crl.pem server-ca.pem
+ *                                token enrollment (enroll.h); serve turns it on when
+ *                                enroll-ca.crt exists
  *   STATE/tmp/                   0700 staging for publish; empty between operations
  */
 
@@ -44,9 +47,19 @@ const char *cp_state_targets_dir(const struct cp_state *s);
 
 /*
  * Whether device_id (the client certificate's subject CN, verbatim) is a registered,
- * approved, not decommissioned device: 0 when allowed, CP_E_FORBIDDEN otherwise.
+ * approved, not decommissioned device: 0 when allowed, CP_E_FORBIDDEN otherwise. This checks
+ * the id only; the server uses cp_api_device_allowed_cert().
  */
 int cp_api_device_allowed(struct cp_state *s, const char *device_id);
+
+/*
+ * As cp_api_device_allowed(), and when the registry holds a cert_sha256 for the device (set
+ * by approve --cert-sha256, approve --from or token enrollment) the presented certificate's
+ * cert_sha256 (lower-case hex SHA-256 of its DER) must equal it exactly: otherwise
+ * CP_E_FORBIDDEN with "certificate not the approved one". A device approved by id only is
+ * allowed with any certificate of its CN. cert_sha256 NULL checks the id only.
+ */
+int cp_api_device_allowed_cert(struct cp_state *s, const char *device_id, const char *cert_sha256);
 
 /*
  * POST /v1/checkin from device_id with a JSON body (<= CP_CHECKIN_BODY_MAX):
@@ -69,6 +82,22 @@ int cp_api_checkin(struct cp_state *s, const char *device_id, const void *body, 
  * JSON body {"accepted": n}.
  */
 int cp_api_events(struct cp_state *s, const char *device_id, const void *body, size_t len,
+		  char **ret_body, size_t *ret_len);
+
+/*
+ * POST /v1/enroll (the only endpoint answered without a client certificate) from peer (the
+ * client address, for the audit): {"token": "sl1.…", "csr": "<PEM PKCS#10>", "hardware":
+ * "board-a"} (<= CP_ENROLL_BODY_MAX of enroll.h). Checks the token (hash known, not used,
+ * revoked or expired, fingerprint of this server CA, bound hardware and id) and the CSR
+ * (signature, ECDSA P-256, single CN), then in one transaction marks the token used, issues
+ * a certificate signed by the enrollment CA and registers the device as approved. Answers
+ * 200 {"id", "hardware", "certificate": PEM, "ca": server CA PEM, "root": the newest served
+ * root.json text}; 400 malformed; 403 one identical body for every token failure; 409 the
+ * device id exists; 503 enrollment not set up (its reason recorded as CP_E_STATE's message).
+ * Every use and refusal is audited. *ret_body (malloc'd JSON) is set for every status;
+ * negative on an internal failure.
+ */
+int cp_api_enroll(struct cp_state *s, const char *peer, const void *body, size_t len,
 		  char **ret_body, size_t *ret_len);
 
 /*

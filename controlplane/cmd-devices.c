@@ -9,7 +9,7 @@
 #include "error.h"
 
 enum { OPT_DIR = 'd', OPT_HELP = 'h', OPT_JSON = 'j', OPT_HW = 'w', OPT_TAGS = 't',
-       OPT_FROM = 'f', OPT_CERT = 'c', OPT_DEVICE = 'D' };
+       OPT_FROM = 'f', OPT_CERT = 'c', OPT_DEVICE = 'D', OPT_REPLACE = 'R' };
 
 static const struct option opts[] = {
     {"dir", required_argument, NULL, OPT_DIR},
@@ -20,12 +20,13 @@ static const struct option opts[] = {
     {"from", required_argument, NULL, OPT_FROM},
     {"cert-sha256", required_argument, NULL, OPT_CERT},
     {"device", required_argument, NULL, OPT_DEVICE},
+    {"replace-cert", no_argument, NULL, OPT_REPLACE},
     {},
 };
 
 struct args {
 	const char *dir, *hardware, *tags, *from, *cert, *device;
-	bool json, help;
+	bool json, help, replace;
 };
 
 static int parse(const char *verb, int argc, char **argv, struct args *a)
@@ -45,6 +46,7 @@ static int parse(const char *verb, int argc, char **argv, struct args *a)
 		case OPT_FROM: a->from = optarg; break;
 		case OPT_CERT: a->cert = optarg; break;
 		case OPT_DEVICE: a->device = optarg; break;
+		case OPT_REPLACE: a->replace = true; break;
 		default: return cp_cli_bad_option(verb, argv);
 		}
 	}
@@ -172,11 +174,14 @@ static void help_devices(void)
 	       "  " PROGRAM " devices [--dir STATE] [--json] show ID\n"
 	       "  " PROGRAM " devices [--dir STATE] approve ID [--hardware HW] [--tags T1,T2]"
 	       " [--cert-sha256 HEX]\n"
+	       "  " PROGRAM " devices [--dir STATE] approve ID --cert-sha256 HEX --replace-cert\n"
 	       "  " PROGRAM " devices [--dir STATE] approve --from FILE\n"
 	       "  " PROGRAM " devices [--dir STATE] decommission ID\n\n"
 	       "The device registry. FILE holds JSON lines {\"id\", \"hardware\", \"cert_sha256\"}\n"
 	       "(a provisioning export), approved all or nothing. Identities are printed with\n"
-	       "control characters and non-ASCII bytes escaped.\n");
+	       "control characters and non-ASCII bytes escaped.\n\n"
+	       "A device approved with a certificate hash is served only with that certificate.\n"
+	       "After its certificate was re-issued, --replace-cert approves the new hash.\n");
 }
 
 static int devices_run(struct cp_state *s, const struct args *a, const char *sub, int n,
@@ -196,7 +201,11 @@ static int devices_run(struct cp_state *s, const struct args *a, const char *sub
 		return r;
 	}
 	if (strcmp(sub, "approve") == 0) {
-		r = cp_devices_approve(s, pos[0], a->hardware, a->tags, a->cert, cp_cli_actor());
+		if (a->replace)
+			r = cp_devices_replace_cert(s, pos[0], a->cert, cp_cli_actor());
+		else
+			r = cp_devices_approve(s, pos[0], a->hardware, a->tags, a->cert,
+					       cp_cli_actor());
 		if (r >= 0) {
 			printf("approved ");
 			cp_cli_print_escaped(stdout, pos[0]);
@@ -241,6 +250,9 @@ int cp_cmd_devices(int argc, char **argv)
 	if ((a.hardware || a.tags || a.cert) && strcmp(sub, "approve") != 0)
 		return cp_cli_usage_error("devices", "--hardware, --tags and --cert-sha256 are "
 						     "options of approve");
+	if (a.replace && (strcmp(sub, "approve") != 0 || a.from || !a.cert || a.hardware || a.tags))
+		return cp_cli_usage_error("devices", "--replace-cert takes approve ID "
+						     "--cert-sha256 HEX and nothing else");
 	s = cp_cli_open(a.dir);
 	if (!s)
 		return CP_EXIT_FAILED;

@@ -77,6 +77,21 @@ static const char *const migrations[] = {
     "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;\n"
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit\n"
     "  BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;\n",
+    /* 2: install receipts imported from offline media (offline.c); sha256 of the signed body. */
+    "CREATE TABLE receipts (\n"
+    "  sha256 TEXT PRIMARY KEY NOT NULL,\n"
+    "  device_id TEXT NOT NULL REFERENCES devices(id),\n"
+    "  time TEXT NOT NULL, imported TEXT NOT NULL, outcome TEXT NOT NULL,\n"
+    "  release TEXT, version TEXT, error TEXT,\n"
+    "  cert_sha256 TEXT NOT NULL, body TEXT NOT NULL);\n"
+    "CREATE INDEX receipts_device ON receipts(device_id, time);\n",
+    /* 3: one-time enrollment tokens (enroll.c), stored as the SHA-256 of their secret. */
+    "CREATE TABLE enroll_tokens (\n"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+    "  hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),\n"
+    "  created TEXT NOT NULL, expires INTEGER NOT NULL,\n"
+    "  hardware TEXT, device_id TEXT, creator TEXT NOT NULL,\n"
+    "  used TEXT, used_by TEXT, revoked TEXT);\n",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CP_DB_SCHEMA_VERSION,

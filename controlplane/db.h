@@ -9,7 +9,7 @@
 #include "macro.h"
 
 /* The schema version this build writes; a database with a newer one is refused. */
-#define CP_DB_SCHEMA_VERSION 1
+#define CP_DB_SCHEMA_VERSION 3
 
 /* Milliseconds a statement waits for another writer before giving up with -EBUSY. */
 #define CP_DB_BUSY_TIMEOUT_MS 10000

@@ -292,24 +292,90 @@ int cp_devices_decommission(struct cp_state *s, const char *id, const char *acto
 	return r;
 }
 
-int cp_api_device_allowed(struct cp_state *s, const char *device_id)
+int cp_api_device_allowed_cert(struct cp_state *s, const char *device_id, const char *cert_sha256)
 {
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
+	const char *pinned;
 	int r, rc;
 
 	if (!device_id || cp_device_id_check(device_id) < 0)
 		return cp_error(CP_E_FORBIDDEN, "device id empty or too long");
-	r = cp_db_prepare(s->db, "SELECT 1 FROM devices WHERE id = ?1 AND state = 'approved'", &st);
+	r = cp_db_prepare(s->db, "SELECT cert_sha256 FROM devices WHERE id = ?1 AND "
+				 "state = 'approved'", &st);
 	if (r >= 0)
 		r = cp_db_bind_text(st, 1, device_id);
 	if (r < 0)
 		return r;
 	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	if (rc != SQLITE_DONE)
+	if (rc == SQLITE_DONE)
+		return cp_error(CP_E_FORBIDDEN, "device is not registered, not approved or "
+						"decommissioned");
+	if (rc != SQLITE_ROW)
 		return cp_db_error(s->db, rc, "database: devices");
-	return cp_error(CP_E_FORBIDDEN, "device is not registered, not approved or decommissioned");
+	pinned = (const char *)sqlite3_column_text(st, 0);
+	if (!pinned || !cert_sha256 || strcmp(pinned, cert_sha256) == 0)
+		return 0;
+	return cp_error(CP_E_FORBIDDEN, "device %s: certificate not the approved one (presented "
+					"sha256 %.64s)", device_id, cert_sha256);
+}
+
+int cp_api_device_allowed(struct cp_state *s, const char *device_id)
+{
+	return cp_api_device_allowed_cert(s, device_id, NULL);
+}
+
+int cp_devices_replace_cert(struct cp_state *s, const char *id, const char *cert_sha256,
+			    const char *actor)
+{
+	_cleanup_stmt_ sqlite3_stmt *q = NULL, *st = NULL;
+	_cleanup_free_ char *detail = NULL;
+	const char *old;
+	char now[21];
+	int r, rc;
+
+	if ((r = cp_device_id_check(id)) < 0)
+		return r;
+	if (!cert_sha256)
+		return cp_error(SL_E_INVALID, "a new cert_sha256 is required");
+	if ((r = check_sha(cert_sha256)) < 0)
+		return r;
+	r = cp_db_begin(s->db);
+	if (r < 0)
+		return r;
+	r = cp_db_prepare(s->db, "SELECT state, cert_sha256 FROM devices WHERE id = ?1", &q);
+	if (r >= 0)
+		r = cp_db_bind_text(q, 1, id);
+	if (r >= 0) {
+		rc = sqlite3_step(q);
+		if (rc == SQLITE_DONE)
+			r = cp_error(TUF_E_NOT_FOUND, "no such device");
+		else if (rc != SQLITE_ROW)
+			r = cp_db_error(s->db, rc, "database: devices");
+		else if (strcmp((const char *)sqlite3_column_text(q, 0), "decommissioned") == 0)
+			r = cp_error(CP_E_CONFLICT, "device is decommissioned; identities are not "
+						    "reused");
+		else {
+			old = (const char *)sqlite3_column_text(q, 1);
+			if (asprintf(&detail, "device %s approved with a replaced certificate: "
+					      "sha256 %s (was %s)", id, cert_sha256,
+				     old ? old : "not recorded") < 0)
+				r = -ENOMEM;
+		}
+	}
+	cp_state_now_text(s, now);
+	if (r >= 0)
+		r = cp_db_prepare(s->db, "UPDATE devices SET state = 'approved', cert_sha256 = ?2, "
+					 "approved = ?3 WHERE id = ?1", &st);
+	if (r >= 0 && (r = cp_db_bind_text(st, 1, id)) >= 0 &&
+	    (r = cp_db_bind_text(st, 2, cert_sha256)) >= 0 &&
+	    (r = cp_db_bind_text(st, 3, now)) >= 0)
+		r = cp_db_step_done(s->db, st, "database: devices");
+	if (r >= 0)
+		r = cp_audit_append(s, actor, "device-approve", detail);
+	if (r >= 0)
+		return cp_db_commit(s->db);
+	cp_db_rollback(s->db);
+	return r;
 }
 
 static const char *text(sqlite3_stmt *st, int i)

@@ -51,6 +51,15 @@ int cp_devices_approve(struct cp_state *s, const char *id, const char *hardware,
  */
 int cp_devices_approve_file(struct cp_state *s, const char *path, const char *actor, size_t *ret_n);
 
+/*
+ * Re-approve id with a replaced certificate (a re-issued device: same id, new key): sets its
+ * cert_sha256 (64 lower-case hex digits, required) and state approved; the old certificate is
+ * refused from then on. TUF_E_NOT_FOUND when unknown, CP_E_CONFLICT when decommissioned.
+ * Audited with the old and new hashes.
+ */
+int cp_devices_replace_cert(struct cp_state *s, const char *id, const char *cert_sha256,
+			    const char *actor);
+
 /* Decommission id (TUF_E_NOT_FOUND when unknown). Audited. */
 int cp_devices_decommission(struct cp_state *s, const char *id, const char *actor);
 

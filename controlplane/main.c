@@ -5,8 +5,10 @@
 
 #include "cli.h"
 #include "config.h"
+#include "cmd-enroll.h"
 #include "cmd-serve.h"
 #include "log.h"
+#include "offline.h"
 
 struct verb {
 	const char *name;
@@ -26,6 +28,12 @@ static const struct verb verbs[] = {
     {"history", "the update history reported by devices", cp_cmd_history},
     {"rollout", "create, pause, resume, abort, advance, status of rollouts", cp_cmd_rollout},
     {"audit", "verify or export the hash-chained audit trail", cp_cmd_audit},
+    {"export-offline", "write a release as a TUF repository for offline media",
+     cp_cmd_export_offline},
+    {"import-receipts", "add install receipts from offline media to the history",
+     cp_cmd_import_receipts},
+    {"enroll-token", "create, list, revoke one-time enrollment tokens", cp_cmd_enroll_token},
+    {"enroll-ca", "import the enrollment CA, renew its CRL", cp_cmd_enroll_ca},
 };
 
 static void help(FILE *f)

@@ -234,7 +234,7 @@ int cp_repo_load(struct cp_state *s, struct cp_served *ret)
 /* ---- Signing snapshot and timestamp ---- */
 
 static int sign_and_write(struct cp_state *s, struct json_object *doc, const char *role,
-			  struct json_object *root_doc, const char *name)
+			  struct json_object *root_doc, const char *dir, const char *name)
 {
 	_cleanup_(tuf_signer_freep) struct tuf_signer *signer = NULL;
 	int r;
@@ -243,7 +243,7 @@ static int sign_and_write(struct cp_state *s, struct json_object *doc, const cha
 	if (r >= 0)
 		r = tuf_writer_sign(doc, signer);
 	if (r >= 0)
-		r = tuf_writer_write(doc, role, root_doc, true, s->metadata_dir, name);
+		r = tuf_writer_write(doc, role, root_doc, true, dir, name);
 	if (r < 0)
 		return cp_error(r, "%s: %s", name, sl_error_message(r));
 	return 0;
@@ -253,6 +253,15 @@ int cp_repo_write_snapshot(struct cp_state *s, const struct cp_served *v,
 			   struct json_object *root_doc, const struct cp_meta_entry *meta,
 			   size_t n_meta, int64_t now, uint64_t *ret_version, uint8_t **ret_buf,
 			   size_t *ret_len)
+{
+	return cp_repo_write_snapshot_to(s, v, root_doc, meta, n_meta, now, s->metadata_dir,
+					 TUF_WRITER_SNAPSHOT_DAYS, ret_version, ret_buf, ret_len);
+}
+
+int cp_repo_write_snapshot_to(struct cp_state *s, const struct cp_served *v,
+			      struct json_object *root_doc, const struct cp_meta_entry *meta,
+			      size_t n_meta, int64_t now, const char *dir, unsigned days,
+			      uint64_t *ret_version, uint8_t **ret_buf, size_t *ret_len)
 {
 	_cleanup_(json_object_putp) struct json_object *doc = NULL;
 	_cleanup_free_ char *name = NULL, *bytes = NULL;
@@ -267,12 +276,12 @@ int cp_repo_write_snapshot(struct cp_state *s, const struct cp_served *v,
 		r = tuf_writer_snapshot_set_meta(doc, meta[i].role, meta[i].version, meta[i].buf,
 						 meta[i].len);
 	if (r >= 0)
-		r = tuf_writer_set_expires_days(doc, now, TUF_WRITER_SNAPSHOT_DAYS);
+		r = tuf_writer_set_expires_days(doc, now, days);
 	if (r >= 0)
 		r = tuf_writer_metadata_filename("snapshot", version, true, &name);
 	if (r < 0)
 		return r;
-	r = sign_and_write(s, doc, "snapshot", root_doc, name);
+	r = sign_and_write(s, doc, "snapshot", root_doc, dir, name);
 	if (r >= 0)
 		r = tuf_writer_serialize(doc, &bytes, &len);
 	if (r < 0)
@@ -287,6 +296,15 @@ int cp_repo_write_timestamp(struct cp_state *s, const struct cp_served *v,
 			    struct json_object *root_doc, uint64_t snapshot_version,
 			    const uint8_t *buf, size_t len, int64_t now, uint64_t *ret_version)
 {
+	return cp_repo_write_timestamp_to(s, v, root_doc, snapshot_version, buf, len, now,
+					  s->metadata_dir, TUF_WRITER_TIMESTAMP_DAYS, ret_version);
+}
+
+int cp_repo_write_timestamp_to(struct cp_state *s, const struct cp_served *v,
+			       struct json_object *root_doc, uint64_t snapshot_version,
+			       const uint8_t *buf, size_t len, int64_t now, const char *dir,
+			       unsigned days, uint64_t *ret_version)
+{
 	_cleanup_(json_object_putp) struct json_object *doc = NULL;
 	uint64_t version = (v->timestamp ? v->timestamp->version : 0) + 1;
 	int r;
@@ -297,9 +315,9 @@ int cp_repo_write_timestamp(struct cp_state *s, const struct cp_served *v,
 	if (r >= 0)
 		r = tuf_writer_timestamp_set_snapshot(doc, snapshot_version, buf, len);
 	if (r >= 0)
-		r = tuf_writer_set_expires_days(doc, now, TUF_WRITER_TIMESTAMP_DAYS);
+		r = tuf_writer_set_expires_days(doc, now, days);
 	if (r >= 0)
-		r = sign_and_write(s, doc, "timestamp", root_doc, "timestamp.json");
+		r = sign_and_write(s, doc, "timestamp", root_doc, dir, "timestamp.json");
 	if (r < 0)
 		return r;
 	if (ret_version)

@@ -108,6 +108,21 @@ int cp_repo_write_timestamp(struct cp_state *s, const struct cp_served *v,
 			    struct json_object *root_doc, uint64_t snapshot_version,
 			    const uint8_t *buf, size_t len, int64_t now, uint64_t *ret_version);
 
+/*
+ * As cp_repo_write_snapshot() and cp_repo_write_timestamp(), but the file goes to dir instead
+ * of the served metadata directory and expires days (1..TUF_WRITER_MAX_DAYS) after now: the
+ * same signing code for export-offline, whose copies live on removable media. The served
+ * repository is not touched.
+ */
+int cp_repo_write_snapshot_to(struct cp_state *s, const struct cp_served *v,
+			      struct json_object *root_doc, const struct cp_meta_entry *meta,
+			      size_t n_meta, int64_t now, const char *dir, unsigned days,
+			      uint64_t *ret_version, uint8_t **ret_buf, size_t *ret_len);
+int cp_repo_write_timestamp_to(struct cp_state *s, const struct cp_served *v,
+			       struct json_object *root_doc, uint64_t snapshot_version,
+			       const uint8_t *buf, size_t len, int64_t now, const char *dir,
+			       unsigned days, uint64_t *ret_version);
+
 /* Read a file of STATE/repo/metadata (no symlink, at most max bytes). */
 int cp_repo_read_meta(struct cp_state *s, const char *name, size_t max, uint8_t **ret_buf,
 		      size_t *ret_len);

@@ -9,7 +9,8 @@ PKGS=(
 	libjson-c-dev libsodium-dev libssl-dev libmbedtls-dev libcurl4-openssl-dev
 	libuv1-dev libsqlite3-dev libhttp-parser-dev libinih-dev libsystemd-dev libubootenv-dev
 	python3 python3-nacl python3-cryptography python3-securesystemslib
-	faketime time openssl curl
+	faketime time openssl curl tcpdump iproute2
+	debhelper dpkg-dev fakeroot
 )
 
 missing=()

@@ -354,7 +354,9 @@ static int setup_curl(struct tuf_fetcher *f)
 	    curl_easy_setopt(c, CURLOPT_TIMEOUT, f->timeout_s) != CURLE_OK ||
 	    curl_easy_setopt(c, CURLOPT_USERAGENT, "sluice-tuf") != CURLE_OK)
 		return sl_error(TUF_E_NETWORK, "libcurl: cannot set transfer options");
+	/* ca_file is then the only trust anchor: no CA directory (Debian's default). */
 	if ((f->ca_file && curl_easy_setopt(c, CURLOPT_CAINFO, f->ca_file) != CURLE_OK) ||
+	    (f->ca_file && curl_easy_setopt(c, CURLOPT_CAPATH, NULL) != CURLE_OK) ||
 	    (f->cert_file && curl_easy_setopt(c, CURLOPT_SSLCERT, f->cert_file) != CURLE_OK) ||
 	    (f->key_file && curl_easy_setopt(c, CURLOPT_SSLKEY, f->key_file) != CURLE_OK))
 		return sl_error(TUF_E_NETWORK, "libcurl: cannot set TLS files");

@@ -27,7 +27,7 @@
 /* Everything that came from the command line or the config file (strings owned). */
 struct serve_opts {
 	struct cp_server_config cfg;
-	char *dir, *metrics, *cert, *key, *client_ca, *crl;
+	char *dir, *metrics, *cert, *key, *client_ca, *crl, *enroll_dir;
 	char *listen[CP_LISTEN_MAX];
 	size_t n_listen;
 	bool listen_from_cli;
@@ -41,6 +41,7 @@ static void serve_opts_done(struct serve_opts *o)
 	free(o->key);
 	free(o->client_ca);
 	free(o->crl);
+	free(o->enroll_dir);
 	for (size_t i = 0; i < o->n_listen; i++)
 		free(o->listen[i]);
 }
@@ -48,7 +49,8 @@ static void serve_opts_done(struct serve_opts *o)
 enum {
 	OPT_LISTEN = 0x100, OPT_METRICS, OPT_CERT, OPT_KEY, OPT_CLIENT_CA, OPT_CRL, OPT_THREADS,
 	OPT_CONFIG, OPT_AIRGAP, OPT_HANDSHAKE_TO, OPT_HEADER_TO, OPT_BODY_TO, OPT_IDLE_TO,
-	OPT_WRITE_TO, OPT_DRAIN_TO, OPT_RENEW, OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_VERBOSE,
+	OPT_WRITE_TO, OPT_DRAIN_TO, OPT_RENEW, OPT_AUDIT_FLUSH, OPT_MAX_CONN, OPT_MAX_PER_IP,
+	OPT_VERBOSE,
 };
 
 static const struct option options[] = {
@@ -70,6 +72,7 @@ static const struct option options[] = {
 	{ "write-timeout-ms", required_argument, NULL, OPT_WRITE_TO },
 	{ "drain-timeout-ms", required_argument, NULL, OPT_DRAIN_TO },
 	{ "renew-interval-s", required_argument, NULL, OPT_RENEW },
+	{ "audit-flush-ms", required_argument, NULL, OPT_AUDIT_FLUSH },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
 	{ "max-conns-per-ip", required_argument, NULL, OPT_MAX_PER_IP },
 	{ "verbose", no_argument, NULL, OPT_VERBOSE },
@@ -93,6 +96,8 @@ static void usage(void)
 	       "      --handshake-timeout-ms, --header-timeout-ms, --body-timeout-ms,\n"
 	       "      --idle-timeout-ms, --write-timeout-ms, --drain-timeout-ms MS\n"
 	       "      --renew-interval-s S     how often to check timestamp renewal (60)\n"
+	       "      --audit-flush-ms MS      refused handshakes: one aggregated audit row per\n"
+	       "                               MS at most (60000)\n"
 	       "      --max-connections N      open connections in all (20000)\n"
 	       "      --max-conns-per-ip N     open connections per client address (64)\n"
 	       "      --verbose                debug logging\n"
@@ -197,6 +202,7 @@ static int apply(struct serve_opts *o, const char *name, const char *v, bool fro
 	NUM("idle-timeout-ms", idle_timeout_ms, 1, 86400000)
 	NUM("write-timeout-ms", write_timeout_ms, 1, 3600000)
 	NUM("drain-timeout-ms", drain_timeout_ms, 0, 3600000)
+	NUM("audit-flush-ms", audit_flush_ms, 100, 86400000)
 	NUM("max-connections", max_connections, 1, 10000000)
 	NUM("max-conns-per-ip", max_conns_per_ip, 1, 10000000)
 #undef NUM
@@ -325,6 +331,8 @@ static int finish_config(struct serve_opts *o)
 		r = default_path(&o->client_ca, o->dir, "device-ca.pem");
 	if (r >= 0)
 		r = default_path(&o->crl, o->dir, "crl.pem");
+	if (r >= 0)
+		r = default_path(&o->enroll_dir, o->dir, ".");
 	if (r < 0)
 		return r;
 	c->state_dir = o->dir;
@@ -332,7 +340,7 @@ static int finish_config(struct serve_opts *o)
 		c->listen[i] = o->listen[i];
 	c->n_listen = o->n_listen;
 	c->metrics_addr = o->metrics;
-	c->tls = (struct cp_tls_paths){ o->cert, o->key, o->client_ca, o->crl };
+	c->tls = (struct cp_tls_paths){ o->cert, o->key, o->client_ca, o->crl, o->enroll_dir };
 	return 0;
 }
 
@@ -437,6 +445,9 @@ static void log_tls(const struct cp_server_config *c, const struct cp_tls_info *
 		    "required",
 		    info->server_subject, exp, (long long)((info->server_not_after - now) / 86400),
 		    info->client_cas, c->tls.client_ca, info->crl_revoked, next);
+	if (info->enrollment)
+		sl_log_info("tls: token enrollment on (%s/enroll-ca.crt): clients without a "
+			    "certificate may reach POST /v1/enroll only", c->tls.enroll_dir);
 	if (info->crl_next_update && info->crl_next_update < now)
 		sl_log_warning("tls: the CRL's next update (%s) has passed: OpenSSL refuses every "
 			       "device until a fresh CRL is installed (SIGHUP)", next);

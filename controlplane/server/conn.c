@@ -389,6 +389,8 @@ static void send_continue(struct cp_conn *c)
 static void handshake_step(struct cp_conn *c)
 {
 	int r = SSL_do_handshake(c->ssl), e;
+	unsigned long err;
+	enum cp_authfail_reason reason;
 
 	if (r == 1) {
 		cp_metrics_add(&c->lp->metrics.tls_handshakes, 1);
@@ -408,6 +410,10 @@ static void handshake_step(struct cp_conn *c)
 			     v != X509_V_OK ? X509_verify_cert_error_string(v)
 					    : ERR_reason_error_string(ERR_peek_error()));
 	}
+	err = ERR_peek_error();
+	reason = cp_authfail_classify(SSL_get_verify_result(c->ssl),
+				      ERR_GET_LIB(err) == ERR_LIB_SSL ? ERR_GET_REASON(err) : 0);
+	cp_loop_authfail(c->lp, reason, c->ip.addr);
 	ERR_clear_error();
 	cp_metrics_add(&c->lp->metrics.tls_handshake_failures, 1);
 	/* let the alert go out, then close */

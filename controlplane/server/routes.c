@@ -12,6 +12,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "log.h"
+#include "enroll.h"
 #include "server.h"
 
 #define METADATA_PREFIX "/tuf/metadata/"
@@ -37,6 +38,8 @@ size_t cp_route_body_cap(enum http_method method, const char *url)
 		return CP_CHECKIN_BODY_MAX;
 	if (path_is(url, "/v1/events"))
 		return CP_EVENTS_BODY_MAX;
+	if (path_is(url, "/v1/enroll"))
+		return CP_ENROLL_BODY_MAX;
 	return 0;
 }
 
@@ -118,21 +121,29 @@ void cp_cache_check_generation(struct cp_loop *lp)
 static int device_check(struct cp_conn *c)
 {
 	struct cp_loop *lp = c->lp;
-	char detail[512];
+	char detail[512], sha[65];
 	int r;
 
 	if (c->device_state != 0)
 		goto decided;
 	r = cp_tls_peer_device_id(c->ssl, c->device_id);
 	if (r >= 0)
-		r = cp_api_device_allowed(lp->state, c->device_id);
+		r = cp_tls_peer_cert_sha256(c->ssl, sha);
+	if (r >= 0)
+		r = cp_api_device_allowed_cert(lp->state, c->device_id, sha);
 	if (r < 0 && r != CP_E_FORBIDDEN) {
 		sl_log_warning("Failed to look up device '%s': %s", c->device_id, sl_error_message(r));
 		cp_conn_respond_error(c, 503, true);
 		return -1;
 	}
 	c->device_state = r >= 0 ? 1 : -1;
-	if (r < 0) {
+	/*
+	 * No certificate at all (possible only with token enrollment on): refused without an
+	 * audit row, so that anonymous clients cannot make the server write to its database.
+	 */
+	if (r < 0 && !SSL_get0_peer_certificate(c->ssl)) {
+		sl_log_debug("%s: %s without a client certificate: 403", c->peer, c->http.req.url);
+	} else if (r < 0) {
 		snprintf(detail, sizeof(detail), "%s %s from %s: %s",
 			 http_method_str(c->http.req.method), c->http.req.url, c->peer,
 			 sl_error_message(r));
@@ -347,6 +358,33 @@ static void serve_api(struct cp_conn *c, api_fn fn)
 	cp_conn_respond(c, status, "application/json", NULL, resp, rlen, false);
 }
 
+/*
+ * POST /v1/enroll: the one endpoint that needs no client certificate (the token in the body
+ * is the credential; enroll.c checks it). Every other endpoint goes through device_check().
+ */
+static void serve_enroll(struct cp_conn *c)
+{
+	const struct cp_http_request *req = &c->http.req;
+	_cleanup_free_ char *resp = NULL;
+	size_t rlen = 0;
+	int status;
+
+	if (req->method != HTTP_POST) {
+		cp_conn_respond_error(c, 405, false);
+		return;
+	}
+	status = cp_api_enroll(c->lp->state, c->peer, req->body ? (const void *)req->body : "",
+			       req->body_len, &resp, &rlen);
+	if (status >= 500 || status < 0)
+		sl_log_warning("Failed to enroll a device from %s: %s", c->peer,
+			       sl_error_message(status < 0 ? status : CP_E_STATE));
+	if (status < 0 || !resp) {
+		cp_conn_respond_error(c, status < 0 ? 500 : status, false);
+		return;
+	}
+	cp_conn_respond(c, status, "application/json", NULL, resp, rlen, false);
+}
+
 void cp_route_dispatch(struct cp_conn *c)
 {
 	const char *url = c->http.req.url;
@@ -363,6 +401,9 @@ void cp_route_dispatch(struct cp_conn *c)
 	} else if (path_is(url, "/v1/events")) {
 		c->ep = CP_EP_EVENTS;
 		serve_api(c, cp_api_events);
+	} else if (path_is(url, "/v1/enroll")) {
+		c->ep = CP_EP_OTHER;
+		serve_enroll(c);
 	} else {
 		c->ep = CP_EP_OTHER;
 		cp_conn_respond_error(c, 404, false);

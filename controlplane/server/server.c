@@ -51,7 +51,8 @@ struct cp_server {
 	unsigned total_conns;
 	/* handles of loop 0 */
 	uv_signal_t sig_hup, sig_term, sig_int;
-	uv_timer_t renew_timer, watchdog_timer;
+	uv_timer_t renew_timer, watchdog_timer, audit_timer;
+	uint64_t audit_last; /* uv_now of loop 0 at the last flush */
 	uv_tcp_t metrics_listener;
 	bool stopping;
 };
@@ -86,6 +87,7 @@ void cp_server_config_defaults(struct cp_server_config *cfg)
 	cfg->drain_timeout_ms = 10000;
 	cfg->renew_interval_ms = 60000;
 	cfg->generation_poll_ms = 500;
+	cfg->audit_flush_ms = 60000;
 	cfg->max_connections = 20000;
 	cfg->max_conns_per_ip = 64;
 }
@@ -444,8 +446,53 @@ static void on_generation_timer(uv_timer_t *t)
 	cp_cache_check_generation(t->data);
 }
 
+void cp_loop_authfail(struct cp_loop *lp, enum cp_authfail_reason reason, const uint8_t addr[16])
+{
+	pthread_mutex_lock(&lp->authfail_lock);
+	cp_authfail_add(&lp->authfail, reason, addr);
+	pthread_mutex_unlock(&lp->authfail_lock);
+}
+
+/* Loop 0: one aggregated auth_failure row for the refused handshakes of every loop. */
+static void authfail_flush(struct cp_server *srv)
+{
+	struct cp_loop *lp0 = srv->loops[0];
+	struct cp_authfail *all = calloc(1, sizeof(*all));
+	uint64_t now = uv_now(&lp0->loop);
+	char text[CP_AUTHFAIL_TEXT_MAX];
+	int r;
+
+	if (!all) {
+		sl_log_warning("Failed to count refused handshakes: out of memory");
+		return;
+	}
+	for (unsigned i = 0; i < srv->n_loops; i++) {
+		struct cp_loop *lp = srv->loops[i];
+
+		pthread_mutex_lock(&lp->authfail_lock);
+		cp_authfail_merge(all, &lp->authfail);
+		memset(&lp->authfail, 0, sizeof(lp->authfail));
+		pthread_mutex_unlock(&lp->authfail_lock);
+	}
+	if (cp_authfail_format(all, now - srv->audit_last, text) > 0) {
+		r = cp_api_audit(lp0->state, "server", "auth_failure", text);
+		if (r < 0)
+			sl_log_warning("Failed to audit refused handshakes: %s",
+				       sl_error_message(r));
+	}
+	srv->audit_last = now;
+	free(all);
+}
+
+static void on_audit_timer(uv_timer_t *t)
+{
+	authfail_flush(t->data);
+}
+
 static void loop0_close_extras(struct cp_server *srv)
 {
+	authfail_flush(srv);
+	uv_close((uv_handle_t *)&srv->audit_timer, NULL);
 	uv_close((uv_handle_t *)&srv->sig_hup, NULL);
 	uv_close((uv_handle_t *)&srv->sig_term, NULL);
 	uv_close((uv_handle_t *)&srv->sig_int, NULL);
@@ -519,6 +566,8 @@ static int loop_init(struct cp_server *srv, struct cp_loop *lp, unsigned index, 
 
 	lp->index = index;
 	lp->metadata_fd = lp->targets_fd = -1;
+	pthread_mutex_init(&lp->authfail_lock, NULL);
+	lp->authfail_lock_init = true;
 	r = uv_loop_init(&lp->loop);
 	if (r < 0)
 		return sl_error(-EIO, "cannot create event loop: %s", uv_strerror(r));
@@ -578,6 +627,8 @@ static void loop_free(struct cp_loop *lp)
 	SSL_CTX_free(lp->ctx);
 	SSL_CTX_free(__atomic_exchange_n(&lp->pending_ctx, NULL, __ATOMIC_ACQ_REL));
 	cp_state_free(lp->state);
+	if (lp->authfail_lock_init)
+		pthread_mutex_destroy(&lp->authfail_lock);
 	if (lp->metadata_fd >= 0)
 		close(lp->metadata_fd);
 	if (lp->targets_fd >= 0)
@@ -681,6 +732,11 @@ static int loop0_extras(struct cp_server *srv)
 	srv->renew_timer.data = srv;
 	uv_timer_start(&srv->renew_timer, on_renew_timer, srv->cfg->renew_interval_ms,
 		       srv->cfg->renew_interval_ms);
+	uv_timer_init(&lp->loop, &srv->audit_timer);
+	srv->audit_timer.data = srv;
+	srv->audit_last = uv_now(&lp->loop);
+	uv_timer_start(&srv->audit_timer, on_audit_timer, srv->cfg->audit_flush_ms,
+		       srv->cfg->audit_flush_ms);
 	uv_timer_init(&lp->loop, &srv->watchdog_timer);
 	if (ENABLE_SYSTEMD && sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec >= 2000)
 		uv_timer_start(&srv->watchdog_timer, on_watchdog_timer, wd_usec / 2000,

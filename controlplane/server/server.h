@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "api.h"
+#include "authfail.h"
 #include "http.h"
 #include "metrics.h"
 #include "tls.h"
@@ -43,6 +44,7 @@ struct cp_server_config {
 	uint64_t drain_timeout_ms;
 	uint64_t renew_interval_ms;
 	uint64_t generation_poll_ms;
+	uint64_t audit_flush_ms; /* at most one aggregated handshake-failure audit row per this */
 	unsigned max_connections;
 	unsigned max_conns_per_ip;
 };
@@ -104,6 +106,11 @@ struct cp_loop {
 	bool draining;
 	bool finished;          /* the loop's own handles are closing */
 	struct cp_metrics metrics;
+	/* refused handshakes since the last flush; the lock is taken by this loop on each
+	 * refusal and by loop 0 when it writes the aggregated audit row */
+	pthread_mutex_t authfail_lock;
+	bool authfail_lock_init;
+	struct cp_authfail authfail;
 	struct cp_cache cache;
 	char readbuf[CP_READ_BUF];
 	char plain[CP_PLAIN_BUF];
@@ -169,6 +176,9 @@ void cp_conn_respond_file(struct cp_conn *c, int status, const char *content_typ
 			  bool head_only);
 /* A small JSON error answer; close forces Connection: close. */
 void cp_conn_respond_error(struct cp_conn *c, int status, bool close);
+
+/* server.c: count a refused handshake of a connection of lp (its own loop). */
+void cp_loop_authfail(struct cp_loop *lp, enum cp_authfail_reason reason, const uint8_t addr[16]);
 
 /* server.c: a connection of lp went away (drain completes when none is left). */
 void cp_loop_conn_gone(struct cp_loop *lp);

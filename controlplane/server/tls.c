@@ -5,10 +5,12 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "error.h"
+#include "fileio.h"
 #include "tls.h"
 
 static const unsigned char session_id_context[] = "sluice-controlplane";
@@ -90,6 +92,76 @@ static int load_crls(SSL_CTX *ctx, const char *path, struct cp_tls_info *info)
 	return 0;
 }
 
+/* Send the server CA in the chain (once), so that enrolling devices can pin it. */
+static int add_server_ca(SSL_CTX *ctx, const char *path)
+{
+	_cleanup_(filep) FILE *f = fopen(path, "re");
+	STACK_OF(X509) *chain = NULL;
+	X509 *ca;
+	int ok;
+
+	if (!f)
+		return sl_error(-errno, "cannot open server CA '%s': %s", path, strerror(errno));
+	ca = PEM_read_X509(f, NULL, NULL, NULL);
+	if (!ca)
+		return ossl_error("no certificate in", path);
+	SSL_CTX_get0_chain_certs(ctx, &chain);
+	for (int i = 0; chain && i < sk_X509_num(chain); i++)
+		if (X509_cmp(sk_X509_value(chain, i), ca) == 0) {
+			X509_free(ca);
+			return 0;
+		}
+	ok = SSL_CTX_add0_chain_cert(ctx, ca);
+	if (ok != 1) {
+		X509_free(ca);
+		return ossl_error("cannot add to the chain", path);
+	}
+	return 0;
+}
+
+/*
+ * Token enrollment: trust the enrollment CA (an intermediate of the device CA: chains still
+ * end at the device CA, no partial chains), load its CRL (X509_V_FLAG_CRL_CHECK needs one
+ * per issuer), send the server CA, and let clients without a certificate finish the
+ * handshake. A presented certificate is still verified and refused when bad.
+ */
+static int load_enrollment(SSL_CTX *ctx, const char *dir, struct cp_tls_info *info)
+{
+	_cleanup_free_ char *crt = NULL, *crl = NULL, *server_ca = NULL;
+	_cleanup_(filep) FILE *f = NULL;
+	X509 *ca;
+	int r;
+
+	if (!dir)
+		return 0;
+	if (asprintf(&crt, "%s/enroll-ca.crt", dir) < 0 ||
+	    asprintf(&crl, "%s/enroll-crl.pem", dir) < 0 ||
+	    asprintf(&server_ca, "%s/server-ca.pem", dir) < 0)
+		return sl_error(SL_E_NOMEM, "out of memory");
+	f = fopen(crt, "re");
+	if (!f && errno == ENOENT)
+		return 0;
+	if (!f)
+		return sl_error(-errno, "cannot open enrollment CA '%s': %s", crt, strerror(errno));
+	ca = PEM_read_X509(f, NULL, NULL, NULL);
+	if (!ca)
+		return ossl_error("no certificate in", crt);
+	r = X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ca);
+	X509_free(ca);
+	if (r != 1)
+		return ossl_error("cannot trust enrollment CA", crt);
+	r = load_crls(ctx, crl, info);
+	if (r < 0)
+		return sl_error(r, "%s (token enrollment: run 'sluice-controlplane enroll-ca crl')",
+				sl_error_message(r));
+	r = add_server_ca(ctx, server_ca);
+	if (r < 0)
+		return r;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
+	info->enrollment = true;
+	return 0;
+}
+
 static int load_identity(SSL_CTX *ctx, const struct cp_tls_paths *paths, struct cp_tls_info *info)
 {
 	X509 *cert;
@@ -150,6 +222,9 @@ int cp_tls_ctx_new(const struct cp_tls_paths *paths, SSL_CTX **ret, struct cp_tl
 	r = load_crls(ctx, paths->crl, &info);
 	if (r < 0)
 		return r;
+	r = load_enrollment(ctx, paths->enroll_dir, &info);
+	if (r < 0)
+		return r;
 	X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx), X509_V_FLAG_CRL_CHECK);
 
 	*ret = TAKE_PTR(ctx);
@@ -185,5 +260,19 @@ int cp_tls_peer_device_id(SSL *ssl, char ret[static CP_DEVICE_ID_MAX + 1])
 	memcpy(ret, utf8, (size_t)len);
 	ret[len] = '\0';
 	OPENSSL_free(utf8);
+	return 0;
+}
+
+int cp_tls_peer_cert_sha256(SSL *ssl, char ret[static 65])
+{
+	X509 *cert = SSL_get0_peer_certificate(ssl);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (!cert || X509_digest(cert, EVP_sha256(), md, &len) != 1 || len != 32) {
+		ERR_clear_error();
+		return sl_error(CP_E_FORBIDDEN, "no client certificate to hash");
+	}
+	sl_hex_encode(md, len, ret);
 	return 0;
 }

@@ -3,6 +3,7 @@
  * isolation between devices, hostile identities stored verbatim. */
 #include <json-c/json.h>
 
+#include "audit.h"
 #include "devices.h"
 #include "state.h"
 #include "test-cp-util.h"
@@ -178,10 +179,64 @@ TEST(hostile_identity_and_import)
 	cpt_env_clear(&e);
 }
 
+static int count_rows(const struct cp_audit_row *row, void *userdata)
+{
+	int *n = userdata;
+
+	*n += strcmp(row->action, "device-approve") == 0 && strstr(row->detail, "replaced");
+	return 0;
+}
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+TEST(certificate_pinned)
+{
+	struct cpt_env e;
+	int rows = 0;
+
+	ASSERT_OK(cpt_env_new(&e));
+	/* Approved with a hash: only that certificate. */
+	ASSERT_OK(cp_devices_approve(e.s, "pin-1", "board-a", NULL, SHA_A, "test"));
+	ASSERT_EQ_INT(cp_api_device_allowed_cert(e.s, "pin-1", SHA_A), 0);
+	ASSERT_ERR(cp_api_device_allowed_cert(e.s, "pin-1", SHA_B), CP_E_FORBIDDEN);
+	ASSERT_TRUE(strstr(sl_error_message(CP_E_FORBIDDEN), "certificate not the approved one"));
+	ASSERT_TRUE(strstr(sl_error_message(CP_E_FORBIDDEN), "pin-1"));
+	/* Upper-case hex is another string: exact match only. */
+	ASSERT_ERR(cp_api_device_allowed_cert(e.s, "pin-1", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+						     "AAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+		   CP_E_FORBIDDEN);
+	ASSERT_ERR(cp_api_device_allowed_cert(e.s, "pin-1", ""), CP_E_FORBIDDEN);
+	/* The id-only check keeps its old meaning. */
+	ASSERT_EQ_INT(cp_api_device_allowed(e.s, "pin-1"), 0);
+	/* Approved by id only: any certificate of the CN. */
+	ASSERT_OK(cp_devices_approve(e.s, "pin-2", NULL, NULL, NULL, "test"));
+	ASSERT_EQ_INT(cp_api_device_allowed_cert(e.s, "pin-2", SHA_A), 0);
+	ASSERT_EQ_INT(cp_api_device_allowed_cert(e.s, "pin-2", SHA_B), 0);
+	ASSERT_ERR(cp_api_device_allowed_cert(e.s, "nobody", SHA_A), CP_E_FORBIDDEN);
+	/* A re-issued certificate: plain approve conflicts, --replace-cert switches the pin. */
+	ASSERT_ERR(cp_devices_approve(e.s, "pin-1", NULL, NULL, SHA_B, "test"), CP_E_CONFLICT);
+	ASSERT_ERR(cp_api_device_allowed_cert(e.s, "pin-1", SHA_B), CP_E_FORBIDDEN);
+	ASSERT_OK(cp_devices_replace_cert(e.s, "pin-1", SHA_B, "test"));
+	ASSERT_EQ_INT(cp_api_device_allowed_cert(e.s, "pin-1", SHA_B), 0);
+	ASSERT_ERR(cp_api_device_allowed_cert(e.s, "pin-1", SHA_A), CP_E_FORBIDDEN);
+	ASSERT_OK(cp_audit_foreach(e.s, count_rows, &rows));
+	ASSERT_EQ_INT(rows, 1);
+	/* replace-cert: only a known, not decommissioned device, with a well-formed hash */
+	ASSERT_ERR(cp_devices_replace_cert(e.s, "nobody", SHA_A, "test"), TUF_E_NOT_FOUND);
+	ASSERT_ERR(cp_devices_replace_cert(e.s, "pin-1", "abc", "test"), SL_E_INVALID);
+	ASSERT_ERR(cp_devices_replace_cert(e.s, "pin-1", NULL, "test"), SL_E_INVALID);
+	ASSERT_OK(cp_devices_decommission(e.s, "pin-2", "test"));
+	ASSERT_ERR(cp_devices_replace_cert(e.s, "pin-2", SHA_A, "test"), CP_E_CONFLICT);
+	ASSERT_ERR(cp_api_device_allowed_cert(e.s, "pin-2", SHA_A), CP_E_FORBIDDEN);
+	cpt_env_clear(&e);
+}
+
 int main(void)
 {
 	RUN(forbidden_and_malformed);
 	RUN(events_idempotent_and_isolated);
 	RUN(hostile_identity_and_import);
+	RUN(certificate_pinned);
 	return 0;
 }

@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 """Transport scenarios (X) against `sluice-controlplane serve` on loopback: no client
 certificate, another CA, expired, revoked (at start and after a SIGHUP reload of a new CRL),
-wrong or missing clientAuth EKU, unapproved device, and one device asking for another's data."""
+wrong or missing clientAuth EKU, unapproved device, a re-issued certificate of a device approved
+with another certificate's hash, one device asking for another's data, and the aggregated audit
+row of refused handshakes."""
+import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import signal
 import ssl
@@ -28,6 +32,16 @@ def refused(srv, ctx):
         return True
 
 
+def cert_sha256(path):
+    with open(path) as f:
+        return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+
+def audit_text(binary, state):
+    p = subprocess.run([binary, "audit", "export", "--dir", state], capture_output=True, text=True)
+    return p.stdout if p.returncode == 0 else ""
+
+
 def main():
     if len(sys.argv) < 2:
         print("usage: server-x.py SLUICE-CONTROLPLANE")
@@ -47,12 +61,15 @@ def main():
         "servereku": pki.device("dev-servereku", ext="serveronly"),
         "noeku": pki.device("dev-noeku", ext="noeku"),
         "otherca": pki.device("dev-otherca", ca="other-ca"),
+        "pin": pki.device("dev-pin"),
     }
     pki.revoke("dev-revoked")
     approved = ["dev-a", "dev-b", "dev-expired", "dev-revoked", "dev-late", "dev-servereku",
                 "dev-noeku", "dev-otherca"]
     state, files, _ = L.make_state(binary, root, pki, approved)
-    srv = L.Server(binary, state)
+    pin_sha = cert_sha256(dev["pin"][0])
+    L.run([binary, "devices", "approve", "--dir", state, "dev-pin", "--cert-sha256", pin_sha])
+    srv = L.Server(binary, state, "--audit-flush-ms", "500")
     try:
         ctx = {k: L.client_context(pki, *v) for k, v in dev.items()}
         st, _, body = L.request(srv, ctx["a"], "GET", "/tuf/metadata/timestamp.json")
@@ -68,6 +85,59 @@ def main():
         t.check(st == 403, f"valid certificate of an unapproved device: 403 for metadata ({st})")
         st, _, _ = L.request(srv, ctx["unapproved"], "POST", "/v1/checkin", body=b"{}")
         t.check(st == 403, f"unapproved device: 403 for checkin ({st})")
+
+        # the aggregated audit rows of the refused handshakes above (flushed every 500 ms;
+        # the six may straddle a flush, so the rows are summed)
+        deadline = time.time() + 10
+        rows, sums = [], {}
+        while time.time() < deadline and sum(sums.get("total", [0])) < 6:
+            time.sleep(0.3)
+            rows = [ln for ln in audit_text(binary, state).splitlines()
+                    if "TLS handshake failures in the last" in ln]
+            sums = {"total": [], "addr": []}
+            for ln in rows:
+                m = re.search(r"failures in the last [0-9.]+ s: (\d+) \(([^)]*)\), from "
+                              r"\d+ address(?:es)?: (.*)", ln)
+                if not m:
+                    continue
+                sums["total"].append(int(m.group(1)))
+                for part in m.group(2).split(", "):
+                    k, n = part.rsplit(" ", 1)
+                    sums.setdefault(k, []).append(int(n))
+                a = re.match(r"127\.0\.0\.1 \((\d+)\)", m.group(3).split("\t")[0])
+                sums["addr"].append(int(a.group(1)) if a else -1000)
+        got = {k: sum(v) for k, v in sums.items()}
+        t.check(rows and all("\tserver\tauth_failure\t" in ln for ln in rows) and
+                got.get("total") == 6 and got.get("addr") == 6,
+                f"refused handshakes: aggregated auth_failure audit rows from 127.0.0.1 ({rows})")
+        for reason, n in (("no_certificate", 1), ("unknown_ca", 1), ("expired", 1),
+                          ("revoked", 1), ("bad_eku", 2)):
+            t.check(got.get(reason) == n, f"aggregated rows count {reason} {n} ({got})")
+        t.check(1 <= len(rows) <= 2, f"one row per flush interval, not one per failure ({rows})")
+
+        # a certificate pinned at approval: a re-issued certificate of the same CN is refused
+        st, _, _ = L.request(srv, ctx["pin"], "GET", "/tuf/metadata/timestamp.json")
+        t.check(st == 200, f"device approved with its certificate hash: 200 ({st})")
+        new_pin = pki.device("dev-pin-new", cn="dev-pin")
+        new_sha = cert_sha256(new_pin[0])
+        ctx_new = L.client_context(pki, *new_pin)
+        st, _, _ = L.request(srv, ctx_new, "GET", "/tuf/metadata/timestamp.json")
+        t.check(st == 403, f"re-issued certificate (same CN, not the approved one): 403 ({st})")
+        st, _, _ = L.request(srv, ctx_new, "POST", "/v1/checkin", body=b"{}")
+        t.check(st == 403, f"re-issued certificate: 403 for checkin ({st})")
+        p = subprocess.run([binary, "devices", "approve", "--dir", state, "dev-pin",
+                            "--cert-sha256", new_sha], capture_output=True, text=True)
+        t.check(p.returncode != 0, "approve with another hash without --replace-cert: refused")
+        L.run([binary, "devices", "approve", "--dir", state, "dev-pin", "--cert-sha256", new_sha,
+               "--replace-cert"])
+        st, _, _ = L.request(srv, ctx_new, "GET", "/tuf/metadata/timestamp.json")
+        t.check(st == 200, f"re-approved with the new hash (--replace-cert): 200 ({st})")
+        st, _, _ = L.request(srv, ctx["pin"], "GET", "/tuf/metadata/timestamp.json")
+        t.check(st == 403, f"the old certificate after the replacement: 403 ({st})")
+        text = audit_text(binary, state)
+        t.check(any("auth_failure" in ln and "dev-pin" in ln and
+                    "certificate not the approved one" in ln for ln in text.splitlines()),
+                "the refused re-issued certificate is audited as auth_failure naming dev-pin")
 
         # revocation after start: a new CRL and SIGHUP
         t.check(refused(srv, ctx["late"]) is False, "dev-late works before its revocation")

@@ -7,14 +7,17 @@ devices get media from sluice-provision and are approved from its export; sluice
 imports a medium; sluice-tuf, with the identity the agent imported, refreshes and downloads
 from `sluice-controlplane serve`; a second publish is seen; an unapproved device is refused
 (403); a device revoked with sluice-provision is refused after the CRL reload (SIGHUP) while
-another still works; the audit trail verifies and holds the publishes and the refusals;
-status --json shows every role with its expiry.
+another still works; a re-issued certificate (`device --force`) is refused until approved
+with its hash, after which the old one is refused; the audit trail verifies and holds the
+publishes and the refusals; status --json shows every role with its expiry.
 
 Usage: test-e2e-mtls.py PROVISION CONTROLPLANE CEREMONY AGENT TUF"""
+import hashlib
 import json
 import os
 import shutil
 import signal
+import ssl
 import sys
 import time
 
@@ -173,6 +176,29 @@ def main():
         ids = [json.loads(ln)["id"] for ln in open(exp2)]
         t.check("dev-1" not in ids and "dev-2" in ids, f"export leaves out revoked dev-1 ({ids})")
 
+        # A re-issued certificate (sluice-provision device --force: same id, new key) is not
+        # the approved one: refused until approved with its hash; then the old one is refused.
+        m2 = w.device("dev-2", force=True)
+        new2 = {"ca": os.path.join(m2, "ca.pem"), "cert": os.path.join(m2, "device.crt"),
+                "key": os.path.join(m2, "device.key")}
+        with open(new2["cert"]) as f:
+            new_sha = hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+        st, _ = w.get(new2, "/tuf/metadata/timestamp.json")
+        t.check(st == 403, f"re-issued dev-2 certificate, not approved yet: 403 ({st})")
+        st, _ = w.get(dev2, "/tuf/metadata/timestamp.json")
+        t.check(st == 200, f"dev-2's approved certificate still served: 200 ({st})")
+        exp3 = [json.loads(ln) for ln in open(w.export())]
+        t.check(any(x["id"] == "dev-2" and x["cert_sha256"] == new_sha for x in exp3),
+                "the export names dev-2's new certificate hash")
+        p = w.cp("devices", "approve", "dev-2", "--cert-sha256", new_sha, "--replace-cert",
+                 ok=False)
+        t.check(p.returncode == 0, "devices approve --replace-cert with the new hash",
+                p.stdout + p.stderr)
+        st, _ = w.get(new2, "/tuf/metadata/timestamp.json")
+        t.check(st == 200, f"re-issued dev-2 certificate after re-approval: 200 ({st})")
+        st, _ = w.get(dev2, "/tuf/metadata/timestamp.json")
+        t.check(st == 403, f"dev-2's old certificate after the replacement: 403 ({st})")
+
         rc = srv.stop()
         t.check(rc == 0, f"SIGTERM: serve exits 0 ({rc})")
         srv = None
@@ -188,6 +214,8 @@ def main():
         t.check("auth_failure" in text and "dev-3" in text,
                 "audit export shows the refused dev-3 as auth_failure", text[-2000:])
         t.check("device_approve" in text or "approve" in text, "audit export shows approvals")
+        t.check("certificate not the approved one" in text,
+                "audit export shows the refused re-issued dev-2 certificate", text[-2000:])
 
         p = w.cp("status", "--json", ok=False)
         ok = p.returncode == 0
