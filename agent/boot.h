@@ -69,3 +69,28 @@ int agent_boot_mark_bad(struct agent_boot *b, enum agent_slot s);
 
 /* The backend of the file bootloader (boot-file.c). */
 extern const struct agent_boot_ops agent_boot_file_ops;
+/* The U-Boot backend through libubootenv (boot-uboot.c). */
+extern const struct agent_boot_ops agent_boot_uboot_ops;
+/* The GRUB backend on the grubenv environment block (boot-grub.c). */
+extern const struct agent_boot_ops agent_boot_grub_ops;
+
+/* Helpers shared by the backends that keep the variables in a bootloader environment. */
+
+#define AGENT_BOOT_COUNT_MAX 1000     /* the largest bootcount/bootlimit accepted */
+#define AGENT_KERNEL_CMDLINE_MAX 4096 /* bytes of the kernel command line read */
+
+/*
+ * Apply one bootloader variable to env: boot_slot, upgrade_available, bootcount, bootlimit.
+ * 0 when applied, 1 when name is none of these (left alone), TUF_E_STATE naming what (the
+ * environment) and the entry when the value is invalid.
+ */
+int agent_boot_env_apply(const char *what, const char *name, const char *value,
+			 struct agent_boot_env *env);
+
+/*
+ * The slot the running system was started from, as the boot script passed it on the kernel
+ * command line: "sluice.slot=a" or "sluice.slot=b" in /proc/cmdline (or in the file
+ * SLUICE_KERNEL_CMDLINE names, for tests). TUF_E_STATE when it is missing or invalid: a
+ * backend never guesses which slot is running.
+ */
+int agent_boot_cmdline_slot(enum agent_slot *ret);

@@ -50,6 +50,8 @@ static const struct key_def keys[] = {
     {"slot", "b", K_PATH, F(slot_b), false},
     {"slot", "bootloader", K_ENUM_BOOT, F(bootloader), false},
     {"slot", "bootloader_state", K_PATH, F(bootloader_state), false},
+    {"slot", "uboot_config", K_PATH, F(uboot_config), false},
+    {"slot", "grubenv", K_PATH, F(grubenv), false},
     {"models", "dir", K_PATH, F(models_dir), false},
     {"models", "reload_command", K_STRING, F(reload_command), false},
     {"models", "smoke_test_command", K_STRING, F(smoke_test_command), false},
@@ -320,13 +322,12 @@ int agent_config_validate_install(const struct agent_config *cfg)
 				cfg->slot_a);
 	if (!cfg->bootloader)
 		return missing(sec, "bootloader");
-	if (strcmp(cfg->bootloader, "file") != 0)
-		return sl_error(SL_E_CONFIG,
-				"agent.conf: [%s] bootloader: '%s' is not built into this agent "
-				"(available: file)",
-				sec, cfg->bootloader);
-	if (!cfg->bootloader_state)
+	if (!strcmp(cfg->bootloader, "file") && !cfg->bootloader_state)
 		return missing(sec, "bootloader_state");
+	if (!strcmp(cfg->bootloader, "uboot") && !cfg->uboot_config)
+		return missing(sec, "uboot_config");
+	if (!strcmp(cfg->bootloader, "grub") && !cfg->grubenv)
+		return missing(sec, "grubenv");
 	if (cfg->reboot_policy == AGENT_REBOOT_NOW && !cfg->reboot_command)
 		return sl_error(SL_E_CONFIG,
 				"agent.conf: [reboot] command: required with policy = now");

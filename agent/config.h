@@ -34,6 +34,8 @@ struct agent_config {
 	char *slot_a, *slot_b;	  /* [slot.NAME] a, b: block devices or regular files */
 	char *bootloader;	  /* [slot.NAME] bootloader: file|uboot|grub */
 	char *bootloader_state;	  /* [slot.NAME] bootloader_state: the file backend's state file */
+	char *uboot_config;	  /* [slot.NAME] uboot_config: fw_env.config of the uboot backend */
+	char *grubenv;		  /* [slot.NAME] grubenv: the grub backend's environment block */
 	char *models_dir;	  /* [models] dir */
 	char *reload_command;	  /* [models] reload_command */
 	char *smoke_test_command; /* [models] smoke_test_command */

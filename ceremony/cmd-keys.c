@@ -8,7 +8,7 @@
 #include <json-c/json.h>
 #include <sodium.h>
 
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "fileio.h"
 #include "harden.h"
@@ -100,17 +100,17 @@ static int keygen_run(const char *role, const char *out, int pass_fd, bool sensi
 
 	r = cli_check_absent(out);
 	if (r < 0)
-		return cli_fail(r, "create", out);
+		return sl_cli_fail(r, "create", out);
 	r = cli_passphrase(pass_fd, out, true, &pass, &len);
 	if (r < 0)
-		return cli_fail(r, "read the passphrase for", out);
+		return sl_cli_fail(r, "read the passphrase for", out);
 	r = cer_keyfile_generate(role, pass, len, ops, mem, 0, out, &key);
 	cer_passphrase_free(pass);
 	if (r < 0)
-		return cli_fail(r, "generate", out);
+		return sl_cli_fail(r, "generate", out);
 	keygen_print(key, out, json);
 	cli_record(transcript, out, "keygen", cer_key_keyid(key), 0);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 int cmd_keygen(int argc, char **argv)
@@ -140,12 +140,12 @@ int cmd_keygen(int argc, char **argv)
 			out = optarg;
 			break;
 		case OPT_PASS_FD:
-			if (cli_parse_fd(argv[0], optarg, &pass_fd) != 0)
-				return CLI_EXIT_FAIL;
+			if (sl_cli_parse_fd(argv[0], optarg, &pass_fd) != 0)
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_KDF:
 			if (strcmp(optarg, "sensitive") != 0 && strcmp(optarg, "interactive") != 0)
-				return cli_usage(argv[0],
+				return sl_cli_usage(argv[0],
 						 "--kdf: '%s' is not sensitive or "
 						 "interactive",
 						 optarg);
@@ -162,23 +162,23 @@ int cmd_keygen(int argc, char **argv)
 			break;
 		case 'h':
 			keygen_help();
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (!role)
-		return cli_usage(argv[0], "--role is required");
+		return sl_cli_usage(argv[0], "--role is required");
 	if (!out)
-		return cli_usage(argv[0], "--out is required");
+		return sl_cli_usage(argv[0], "--out is required");
 	if (allow_net && airgap_mode())
-		return cli_usage(argv[0], "--allow-network is refused in air-gap mode "
+		return sl_cli_usage(argv[0], "--allow-network is refused in air-gap mode "
 					  "(SLUICE_AIRGAP)");
 	r = network_guard(allow_net);
 	if (r < 0)
-		return cli_fail(r, "generate", out);
+		return sl_cli_fail(r, "generate", out);
 	return keygen_run(role, out, pass_fd, sensitive, transcript, json);
 }
 
@@ -203,9 +203,9 @@ static int pubkey_write(struct json_object *key, const char *out, const char *ke
 	if (r >= 0)
 		r = sl_write_file_atomic(out, text, strlen(text), 0644);
 	if (r < 0)
-		return cli_fail(r, "write", out);
+		return sl_cli_fail(r, "write", out);
 	cli_record(transcript, out, "pubkey", keyid, 0);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 int cmd_pubkey(int argc, char **argv)
@@ -237,22 +237,22 @@ int cmd_pubkey(int argc, char **argv)
 			break;
 		case 'h':
 			pubkey_help();
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind == argc)
-		return cli_usage(argv[0], "a key file is required");
+		return sl_cli_usage(argv[0], "a key file is required");
 	if (optind + 1 != argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[argc - 1]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[argc - 1]);
 	path = argv[optind];
 	r = cer_pubkey_load(path, NULL, &key, keyid);
 	if (r < 0)
-		return cli_fail(r, "read", path);
+		return sl_cli_fail(r, "read", path);
 	if (out) {
 		r = pubkey_write(key, out, keyid, transcript);
-		if (r != CLI_EXIT_OK)
+		if (r != SL_CLI_EXIT_OK)
 			return r;
 	}
 	if (json) {
@@ -268,5 +268,5 @@ int cmd_pubkey(int argc, char **argv)
 	} else {
 		cli_print_json(key);
 	}
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }

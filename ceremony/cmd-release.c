@@ -13,7 +13,7 @@
 #include <json-c/json.h>
 
 #include "bundle.h"
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "fileio.h"
 #include "macro.h"
@@ -89,7 +89,7 @@ static void release_clear(struct release *rl)
 /* A manifest-relative path: absolute paths stay, others are joined to the manifest's dir. */
 static char *manifest_path(const struct release *rl, const char *p)
 {
-	return p[0] == '/' ? strdup(p) : cli_path_join(rl->manifest_dir, p);
+	return p[0] == '/' ? strdup(p) : sl_cli_path_join(rl->manifest_dir, p);
 }
 
 static int new_targets_doc(const struct release *rl, struct json_object **ret)
@@ -284,7 +284,7 @@ static int add_artifact(struct release *rl, size_t i)
 static int release_sign(struct release *rl, size_t n_keys, struct cer_bundle_meta *meta,
 			size_t *n_meta, char **names)
 {
-	_cleanup_free_ char *mdir = cli_path_join(rl->tmp, "metadata");
+	_cleanup_free_ char *mdir = sl_cli_path_join(rl->tmp, "metadata");
 	int r = mdir ? sl_mkdir_p(mdir, 0755) : SL_E_NOMEM;
 
 	for (size_t i = 0; r >= 0 && i < n_keys; i++) {
@@ -399,8 +399,8 @@ static void release_print(const struct release *rl, const struct release_args *a
 static void release_record(const struct release *rl, const struct release_args *a,
 			   const char *outdir, char **names, size_t n_meta)
 {
-	_cleanup_free_ char *def = cli_path_join(outdir, "transcript.jsonl");
-	_cleanup_free_ char *index = cli_path_join(a->out, CER_BUNDLE_INDEX_NAME);
+	_cleanup_free_ char *def = sl_cli_path_join(outdir, "transcript.jsonl");
+	_cleanup_free_ char *index = sl_cli_path_join(a->out, CER_BUNDLE_INDEX_NAME);
 	const char *t = a->transcript ? a->transcript : def;
 
 	if (!t || !index)
@@ -486,7 +486,7 @@ static int release_run(const struct release_args *a)
 		free(names[i]);
 		free(paths[i]);
 	}
-	return r < 0 ? cli_fail(r, "build the release bundle", a->out) : CLI_EXIT_OK;
+	return r < 0 ? sl_cli_fail(r, "build the release bundle", a->out) : SL_CLI_EXIT_OK;
 }
 
 static void release_help(void)
@@ -544,25 +544,25 @@ int cmd_release(int argc, char **argv)
 			break;
 		case OPT_KEY:
 			if (a.n_keys >= MAX_KEYS)
-				return cli_usage(v, "--key: at most %d keys", MAX_KEYS);
+				return sl_cli_usage(v, "--key: at most %d keys", MAX_KEYS);
 			a.keys[a.n_keys++] = optarg;
 			break;
 		case OPT_INCLUDE_ROOT:
 			if (a.n_roots >= MAX_ROOTS)
-				return cli_usage(v, "--include-root: at most %d roots", MAX_ROOTS);
+				return sl_cli_usage(v, "--include-root: at most %d roots", MAX_ROOTS);
 			a.roots[a.n_roots++] = optarg;
 			break;
 		case OPT_EXPIRES_DAYS:
-			if (cli_parse_uint(v, "--expires-days", optarg, 1, TUF_WRITER_MAX_DAYS,
+			if (sl_cli_parse_uint(v, "--expires-days", optarg, 1, TUF_WRITER_MAX_DAYS,
 					   &a.expires_days))
-				return CLI_EXIT_FAIL;
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_OUT:
 			a.out = optarg;
 			break;
 		case OPT_PASS_FD:
-			if (cli_parse_fd(v, optarg, &a.pass_fd) != 0)
-				return CLI_EXIT_FAIL;
+			if (sl_cli_parse_fd(v, optarg, &a.pass_fd) != 0)
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_TRANSCRIPT:
 			a.transcript = optarg;
@@ -572,16 +572,16 @@ int cmd_release(int argc, char **argv)
 			break;
 		case 'h':
 			release_help();
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(v, argv);
+			return sl_cli_bad_option(v, argv);
 		}
 	}
 	if (optind < argc)
-		return cli_usage(v, "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(v, "unexpected argument '%s'", argv[optind]);
 	if (!a.manifest || !a.root || !a.out)
-		return cli_usage(v, "--manifest, --root and --out are required");
+		return sl_cli_usage(v, "--manifest, --root and --out are required");
 	if (a.n_keys == 0)
-		return cli_usage(v, "at least one --key is required");
+		return sl_cli_usage(v, "at least one --key is required");
 	return release_run(&a);
 }

@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "macro.h"
 #include "pubkey.h"
@@ -184,7 +184,7 @@ static int write_root(struct json_object *doc, struct json_object *prev, const s
 	if (r >= 0)
 		r = tuf_writer_write(doc, "root", prev, false, dir, name);
 	if (r < 0)
-		return cli_fail(r, "write", a->out);
+		return sl_cli_fail(r, "write", a->out);
 	tuf_writer_get_version(doc, &version);
 	if (a->json) {
 		_cleanup_(json_object_putp) struct json_object *o = json_object_new_object();
@@ -198,7 +198,7 @@ static int write_root(struct json_object *doc, struct json_object *prev, const s
 		print_root_summary(doc, a->out);
 	}
 	cli_record(a->transcript, a->out, op, NULL, (int64_t)version);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 static int root_init(const struct root_args *a)
@@ -220,7 +220,7 @@ static int root_init(const struct root_args *a)
 	if (r >= 0)
 		r = tuf_writer_root_set_threshold(doc, TUF_ROLE_TARGETS, a->targets_threshold);
 	if (r < 0)
-		return cli_fail(r, "build", a->out);
+		return sl_cli_fail(r, "build", a->out);
 	return write_root(doc, NULL, a, "root-init");
 }
 
@@ -378,14 +378,14 @@ static int root_next(const struct root_args *a, const char *op)
 
 	r = cli_load_doc(a->prev_root, "root", &prev);
 	if (r < 0)
-		return cli_fail(r, "load", a->prev_root);
+		return sl_cli_fail(r, "load", a->prev_root);
 	r = tuf_writer_root_rotate(prev, &doc);
 	if (r >= 0)
 		r = tuf_writer_set_expires_days(doc, 0, (unsigned)a->expires_days);
 	if (r >= 0)
 		r = apply_edits(doc, a);
 	if (r < 0)
-		return cli_fail(r, "build", a->out);
+		return sl_cli_fail(r, "build", a->out);
 	return write_root(doc, prev, a, op);
 }
 
@@ -431,7 +431,7 @@ static void root_help(const char *verb)
 static int push(const char *verb, const char **v, size_t *n, const char *s)
 {
 	if (*n >= MAX_ITEMS)
-		return cli_usage(verb, "too many repeated options (at most %d)", MAX_ITEMS);
+		return sl_cli_usage(verb, "too many repeated options (at most %d)", MAX_ITEMS);
 	v[(*n)++] = s;
 	return 0;
 }
@@ -472,15 +472,15 @@ static int root_parse(int argc, char **argv, struct root_args *a)
 			a->online_keys = optarg;
 			break;
 		case OPT_ROOT_THRESHOLD:
-			r = cli_parse_uint(v, "--root-threshold", optarg, 1, 1000,
+			r = sl_cli_parse_uint(v, "--root-threshold", optarg, 1, 1000,
 					   &a->root_threshold);
 			break;
 		case OPT_TARGETS_THRESHOLD:
-			r = cli_parse_uint(v, "--targets-threshold", optarg, 1, 1000,
+			r = sl_cli_parse_uint(v, "--targets-threshold", optarg, 1, 1000,
 					   &a->targets_threshold);
 			break;
 		case OPT_EXPIRES_DAYS:
-			r = cli_parse_uint(v, "--expires-days", optarg, 1, TUF_WRITER_MAX_DAYS,
+			r = sl_cli_parse_uint(v, "--expires-days", optarg, 1, TUF_WRITER_MAX_DAYS,
 					   &a->expires_days);
 			break;
 		case OPT_OUT:
@@ -511,15 +511,15 @@ static int root_parse(int argc, char **argv, struct root_args *a)
 			root_help(v);
 			return -1;
 		default:
-			return cli_bad_option(v, argv);
+			return sl_cli_bad_option(v, argv);
 		}
 	}
 	if (r != 0)
 		return r;
 	if (optind < argc)
-		return cli_usage(v, "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(v, "unexpected argument '%s'", argv[optind]);
 	if (!a->out)
-		return cli_usage(v, "--out is required");
+		return sl_cli_usage(v, "--out is required");
 	return 0;
 }
 
@@ -527,10 +527,10 @@ static int root_parse(int argc, char **argv, struct root_args *a)
 static int refuse_foreign(const char *verb, const struct root_args *a, bool init)
 {
 	if (init && (a->prev_root || a->n_replace || a->n_add || a->n_remove || a->n_threshold))
-		return cli_usage(verb, "--previous-root and key edits belong to 'root rotate'");
+		return sl_cli_usage(verb, "--previous-root and key edits belong to 'root rotate'");
 	if (!init &&
 	    (a->n_root_keys || a->n_targets_keys || a->root_threshold || a->targets_threshold))
-		return cli_usage(verb, "--root-key, --targets-key and --*-threshold belong to "
+		return sl_cli_usage(verb, "--root-key, --targets-key and --*-threshold belong to "
 				       "'root init' (use --add-key, --threshold)");
 	return 0;
 }
@@ -541,22 +541,22 @@ int cmd_root_init(int argc, char **argv)
 	int r = root_parse(argc, argv, &a);
 
 	if (r != 0)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (refuse_foreign(argv[0], &a, true))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	if (a.n_root_keys == 0)
-		return cli_usage(argv[0], "at least one --root-key is required");
+		return sl_cli_usage(argv[0], "at least one --root-key is required");
 	if (a.n_targets_keys == 0)
-		return cli_usage(argv[0], "at least one --targets-key is required");
+		return sl_cli_usage(argv[0], "at least one --targets-key is required");
 	if (!a.online_keys)
-		return cli_usage(argv[0], "--online-keys is required");
+		return sl_cli_usage(argv[0], "--online-keys is required");
 	a.root_threshold = a.root_threshold ? a.root_threshold : 2;
 	a.targets_threshold = a.targets_threshold ? a.targets_threshold : 1;
 	if (a.root_threshold > a.n_root_keys)
-		return cli_usage(argv[0], "--root-threshold %" PRIu64 " exceeds the %zu root keys",
+		return sl_cli_usage(argv[0], "--root-threshold %" PRIu64 " exceeds the %zu root keys",
 				 a.root_threshold, a.n_root_keys);
 	if (a.targets_threshold > a.n_targets_keys)
-		return cli_usage(argv[0],
+		return sl_cli_usage(argv[0],
 				 "--targets-threshold %" PRIu64 " exceeds the %zu targets keys",
 				 a.targets_threshold, a.n_targets_keys);
 	return root_init(&a);
@@ -568,14 +568,14 @@ static int root_rotate_or_renew(int argc, char **argv, bool renew)
 	int r = root_parse(argc, argv, &a);
 
 	if (r != 0)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (refuse_foreign(argv[0], &a, false))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	if (renew && (a.n_replace || a.n_add || a.n_remove || a.n_threshold || a.online_keys))
-		return cli_usage(argv[0],
+		return sl_cli_usage(argv[0],
 				 "'root renew' changes only the expiry (use 'root rotate')");
 	if (!a.prev_root)
-		return cli_usage(argv[0], "--previous-root is required");
+		return sl_cli_usage(argv[0], "--previous-root is required");
 	return root_next(&a, renew ? "root-renew" : "root-rotate");
 }
 
@@ -614,30 +614,30 @@ int cmd_root_check(int argc, char **argv)
 			break;
 		case 'h':
 			root_help(argv[0]);
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage(argv[0], "exactly one root file is required");
+		return sl_cli_usage(argv[0], "exactly one root file is required");
 	file = argv[optind];
 	r = cli_load_doc(file, "root", &doc);
 	if (r >= 0 && prev_path)
 		r = cli_load_doc(prev_path, "root", &prev);
 	if (r < 0)
-		return cli_fail(r, "load", r < 0 && !doc ? file : prev_path);
+		return sl_cli_fail(r, "load", r < 0 && !doc ? file : prev_path);
 	tuf_writer_get_version(doc, &version);
 	if (version > 1 && !prev)
-		return cli_usage(argv[0], "root version %" PRIu64 " needs --previous-root",
+		return sl_cli_usage(argv[0], "root version %" PRIu64 " needs --previous-root",
 				 version);
 	out = json ? json_object_new_object() : NULL;
 	if (out)
 		json_object_object_add(out, "file", json_object_new_string(file));
 	r = cli_show_status(doc, "root", prev, file, out, &complete);
 	if (r < 0)
-		return cli_fail(r, "check", file);
+		return sl_cli_fail(r, "check", file);
 	if (out)
 		cli_print_json(out);
-	return complete ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	return complete ? SL_CLI_EXIT_OK : SL_CLI_EXIT_FAIL;
 }

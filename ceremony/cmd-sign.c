@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "fileio.h"
 #include "macro.h"
@@ -209,21 +209,21 @@ static int sign_file(const struct sign_args *a)
 	if (r >= 0)
 		r = cli_load_doc(a->file, type, &doc);
 	if (r < 0)
-		return cli_fail(r, "load", a->file);
+		return sl_cli_fail(r, "load", a->file);
 	struct sign_args args = *a;
 	if (!args.role)
 		args.role = type;
 	else if (strcmp(type, "targets") != 0 && strcmp(args.role, type) != 0)
-		return cli_usage("sign", "--role %s does not match the file's type %s", args.role,
+		return sl_cli_usage("sign", "--role %s does not match the file's type %s", args.role,
 				 type);
 	r = load_authority(&args, type, version, &auth);
 	if (r < 0)
-		return cli_fail(r, "load the authority of", a->file);
+		return sl_cli_fail(r, "load the authority of", a->file);
 	r = cer_keyfile_inspect(a->key, &info);
 	if (r < 0)
-		return cli_fail(r, "read", a->key);
+		return sl_cli_fail(r, "read", a->key);
 	if (!cli_key_authorised(doc, args.role, auth, info.keyid))
-		return cli_fail(sl_error(TUF_E_SIGNATURE,
+		return sl_cli_fail(sl_error(TUF_E_SIGNATURE,
 					 "%s: key %s (%s, role %s) is not a key of role %s for "
 					 "this version; nothing was signed",
 					 a->file, cli_fp(info.keyid, fp), a->key, info.role,
@@ -231,7 +231,7 @@ static int sign_file(const struct sign_args *a)
 				"sign", a->file);
 	r = cli_load_key(a->key, a->pass_fd, &key);
 	if (r < 0)
-		return cli_fail(r, "open", a->key);
+		return sl_cli_fail(r, "open", a->key);
 	r = cer_signer_new(key, &signer);
 	if (r >= 0)
 		r = tuf_writer_sign(doc, signer);
@@ -240,7 +240,7 @@ static int sign_file(const struct sign_args *a)
 	if (r >= 0)
 		r = tuf_writer_write(doc, args.role, auth, false, dir, name);
 	if (r < 0)
-		return cli_fail(r, "sign", a->file);
+		return sl_cli_fail(r, "sign", a->file);
 	if (!a->json)
 		printf("signed %s with key %s (%s)\n", a->file, cli_fp(info.keyid, fp), a->key);
 	out = a->json ? json_object_new_object() : NULL;
@@ -250,11 +250,11 @@ static int sign_file(const struct sign_args *a)
 	}
 	r = cli_show_status(doc, args.role, auth, a->file, out, &complete);
 	if (r < 0)
-		return cli_fail(r, "check", a->file);
+		return sl_cli_fail(r, "check", a->file);
 	if (out)
 		cli_print_json(out);
 	cli_record(a->transcript, a->file, "sign", info.keyid, (int64_t)version);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 static void sign_help(void)
@@ -298,8 +298,8 @@ int cmd_sign(int argc, char **argv)
 			a.key = optarg;
 			break;
 		case OPT_PASS_FD:
-			if (cli_parse_fd(argv[0], optarg, &a.pass_fd) != 0)
-				return CLI_EXIT_FAIL;
+			if (sl_cli_parse_fd(argv[0], optarg, &a.pass_fd) != 0)
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_ROLE:
 			a.role = optarg;
@@ -321,17 +321,17 @@ int cmd_sign(int argc, char **argv)
 			break;
 		case 'h':
 			sign_help();
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind == argc)
-		return cli_usage(argv[0], "a metadata file is required");
+		return sl_cli_usage(argv[0], "a metadata file is required");
 	if (optind + 1 != argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind + 1]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind + 1]);
 	if (!a.key)
-		return cli_usage(argv[0], "--key is required");
+		return sl_cli_usage(argv[0], "--key is required");
 	a.file = argv[optind];
 	return sign_file(&a);
 }

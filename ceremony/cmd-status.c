@@ -12,7 +12,7 @@
 
 #include <json-c/json.h>
 
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "fileio.h"
 #include "harden.h"
@@ -133,7 +133,7 @@ static void scan_dir(struct scan *s, const char *dir, unsigned depth)
 		_cleanup_free_ char *p = NULL;
 		struct stat st;
 
-		if (de->d_name[0] == '.' || !(p = cli_path_join(dir, de->d_name)) ||
+		if (de->d_name[0] == '.' || !(p = sl_cli_path_join(dir, de->d_name)) ||
 		    lstat(p, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode))
@@ -268,31 +268,31 @@ int cmd_status(int argc, char **argv)
 		switch (c) {
 		case OPT_DIR:
 			if (n_dirs >= MAX_DIRS)
-				return cli_usage(argv[0], "--dir: at most %d directories",
+				return sl_cli_usage(argv[0], "--dir: at most %d directories",
 						 MAX_DIRS);
 			dirs[n_dirs++] = optarg;
 			break;
 		case OPT_WARN_DAYS:
-			if (cli_parse_uint(argv[0], "--warn-days", optarg, 0, 36500, &warn_days))
-				return CLI_EXIT_FAIL;
+			if (sl_cli_parse_uint(argv[0], "--warn-days", optarg, 0, 36500, &warn_days))
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_JSON:
 			json = true;
 			break;
 		case 'h':
 			status_help();
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s' (use --dir)", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s' (use --dir)", argv[optind]);
 	if (n_dirs == 0)
 		dirs[n_dirs++] = ".";
 	s = calloc(1, sizeof(*s));
 	if (!s)
-		return cli_fail(SL_E_NOMEM, "scan", dirs[0]);
+		return sl_cli_fail(SL_E_NOMEM, "scan", dirs[0]);
 	for (size_t i = 0; i < n_dirs; i++)
 		scan_dir(s, dirs[i], 0);
 	qsort(s->roles, s->n_roles, sizeof(*s->roles), cmp_expiry);
@@ -306,5 +306,5 @@ int cmd_status(int argc, char **argv)
 	for (size_t i = 0; i < s->n_keys; i++)
 		free(s->keys[i].file);
 	free(s);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }

@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "fileio.h"
 #include "macro.h"
@@ -78,8 +78,8 @@ static int tr_parse(int argc, char **argv, struct tr_args *a)
 			a->key = optarg;
 			break;
 		case OPT_PASS_FD:
-			if (cli_parse_fd(argv[0], optarg, &a->pass_fd) != 0)
-				return CLI_EXIT_FAIL;
+			if (sl_cli_parse_fd(argv[0], optarg, &a->pass_fd) != 0)
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_JSON:
 			a->json = true;
@@ -88,11 +88,11 @@ static int tr_parse(int argc, char **argv, struct tr_args *a)
 			tr_help(argv[0]);
 			return -1;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	return 0;
 }
 
@@ -125,11 +125,11 @@ int cmd_transcript_verify(int argc, char **argv)
 	int r = tr_parse(argc, argv, &a);
 
 	if (r != 0)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (a.seal_key) {
 		r = seal_public(a.seal_key, pub);
 		if (r < 0)
-			return cli_fail(r, "read", a.seal_key);
+			return sl_cli_fail(r, "read", a.seal_key);
 	}
 	r = cer_transcript_verify(a.file, a.seal_key ? pub : NULL,
 				  a.require_seal ? CER_TRANSCRIPT_REQUIRE_SEAL : 0, &st, &bad);
@@ -152,12 +152,12 @@ int cmd_transcript_verify(int argc, char **argv)
 	if (r < 0) {
 		if (!a.json)
 			printf("%s: BROKEN at record %" PRId64 "\n", a.file, bad);
-		return cli_fail(r, "verify", a.file);
+		return sl_cli_fail(r, "verify", a.file);
 	}
 	if (!a.json)
 		printf("%s: chain intact, %" PRId64 " records, %s\n", a.file, st.records,
 		       st.last_seal_seq ? "sealed" : "not sealed");
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 int cmd_transcript_seal(int argc, char **argv)
@@ -169,21 +169,21 @@ int cmd_transcript_seal(int argc, char **argv)
 	int r = tr_parse(argc, argv, &a);
 
 	if (r != 0)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (!a.key)
-		return cli_usage(argv[0], "--key is required");
+		return sl_cli_usage(argv[0], "--key is required");
 	r = cer_transcript_verify(a.file, NULL, 0, NULL, NULL);
 	if (r < 0)
-		return cli_fail(r, "verify", a.file);
+		return sl_cli_fail(r, "verify", a.file);
 	r = cli_load_key(a.key, a.pass_fd, &key);
 	if (r < 0)
-		return cli_fail(r, "open", a.key);
+		return sl_cli_fail(r, "open", a.key);
 	r = cer_transcript_seal(a.file, key, &seq);
 	if (r < 0)
-		return cli_fail(r, "seal", a.file);
+		return sl_cli_fail(r, "seal", a.file);
 	printf("%s: sealed as record %" PRId64 " by key %s\n", a.file, seq,
 	       cli_fp(cer_key_keyid(key), fp));
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 static void show_line(struct json_object *o)
@@ -213,12 +213,12 @@ int cmd_transcript_show(int argc, char **argv)
 	int r = tr_parse(argc, argv, &a);
 
 	if (r != 0)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	r = cer_transcript_verify(a.file, NULL, 0, NULL, NULL);
 	if (r >= 0)
 		r = sl_read_file_at(AT_FDCWD, a.file, CER_TRANSCRIPT_MAX, &buf, &len);
 	if (r < 0)
-		return cli_fail(r, "show", a.file);
+		return sl_cli_fail(r, "show", a.file);
 	while (pos < len) {
 		const char *line = (const char *)buf + pos, *nl = memchr(line, '\n', len - pos);
 		_cleanup_free_ char *copy = strndup(line, (size_t)(nl - line));
@@ -231,5 +231,5 @@ int cmd_transcript_show(int argc, char **argv)
 		pos = (size_t)(nl - (const char *)buf) + 1;
 	}
 	printf("(chain verified)\n");
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }

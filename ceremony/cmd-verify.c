@@ -15,7 +15,7 @@
 #include <json-c/json.h>
 
 #include "bundle.h"
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "fileio.h"
 #include "macro.h"
@@ -450,8 +450,8 @@ static int verify_repo_in(const char *repo, const char *root_path, const char *t
 	_cleanup_(tuf_fetcher_freep) struct tuf_fetcher *f = NULL;
 	_cleanup_(tuf_updater_freep) struct tuf_updater *u = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
-	_cleanup_free_ char *meta = cli_path_join(tmp, "metadata");
-	_cleanup_free_ char *targets = cli_path_join(tmp, "targets");
+	_cleanup_free_ char *meta = sl_cli_path_join(tmp, "metadata");
+	_cleanup_free_ char *targets = sl_cli_path_join(tmp, "targets");
 	struct path_list l = {0};
 	size_t len;
 	int r;
@@ -499,7 +499,7 @@ static int verify_repo(const char *repo, const char *root_path)
 	int r;
 
 	if (!root_path) {
-		anchor = cli_path_join(repo, "metadata/1.root.json");
+		anchor = sl_cli_path_join(repo, "metadata/1.root.json");
 		if (!anchor)
 			return sl_error(SL_E_NOMEM, "out of memory");
 		printf("  note  no --root given: trusting the repository's own 1.root.json (a "
@@ -548,25 +548,25 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case 'h':
 			verify_help();
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind + 1 != argc)
-		return cli_usage(argv[0], "exactly one bundle or repository directory is required");
+		return sl_cli_usage(argv[0], "exactly one bundle or repository directory is required");
 	dir = argv[optind];
-	index = cli_path_join(dir, CER_BUNDLE_INDEX_NAME);
+	index = sl_cli_path_join(dir, CER_BUNDLE_INDEX_NAME);
 	if (!index)
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return cli_fail(sl_error(-ENOTDIR, "%s: not a directory", dir), "verify", dir);
+		return sl_cli_fail(sl_error(-ENOTDIR, "%s: not a directory", dir), "verify", dir);
 	printf("verifying %s\n", dir);
 	if (lstat(index, &st) == 0)
 		r = cli_verify_bundle(dir, root, false);
 	else
 		r = verify_repo(dir, root);
 	if (r < 0)
-		return cli_fail(r, "verify", dir);
-	return CLI_EXIT_OK;
+		return sl_cli_fail(r, "verify", dir);
+	return SL_CLI_EXIT_OK;
 }

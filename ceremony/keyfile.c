@@ -4,13 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <json-c/json.h>
 #include <sodium.h>
@@ -19,6 +17,7 @@
 #include "fileio.h"
 #include "keyfile.h"
 #include "macro.h"
+#include "seal.h"
 #include "secmem.h"
 #include "tuf/crypto.h"
 #include "tuf/json.h"
@@ -27,15 +26,12 @@
 #define KEYFILE_MAX_DEPTH 4
 #define KEYTYPE "ed25519"
 #define SCHEME "ed25519"
-#define KDF_ALG "argon2id13"
-#define CIPHER_ALG "xchacha20poly1305-ietf"
-#define SALT_BYTES crypto_pwhash_argon2id_SALTBYTES
-#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define AEAD_KEY_BYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+#define KDF_ALG SL_SEAL_KDF_ALG
+#define CIPHER_ALG SL_SEAL_CIPHER_ALG
+#define SALT_BYTES SL_SEAL_SALT_BYTES
+#define NONCE_BYTES SL_SEAL_NONCE_BYTES
 #define SEED_BYTES crypto_sign_SEEDBYTES
-#define SEALED_BYTES (SEED_BYTES + crypto_aead_xchacha20poly1305_ietf_ABYTES)
-/* Room for the additional data: every header field, length-prefixed, all of them bounded. */
-#define AD_MAX 1024
+#define SEALED_BYTES (SEED_BYTES + SL_SEAL_TAG_BYTES)
 #define TIME_SIZE 21
 
 _Static_assert(SALT_BYTES == 16, "argon2id salt is 16 bytes");
@@ -107,38 +103,6 @@ static bool role_valid(const char *role)
 	return true;
 }
 
-/* Refuse KDF limits outside [floor, ceiling] before any KDF memory is allocated. */
-static int kdf_limits_check(const char *name, uint64_t opslimit, uint64_t memlimit, unsigned flags)
-{
-	uint64_t ops_floor = CER_KDF_OPSLIMIT_FLOOR, mem_floor = CER_KDF_MEMLIMIT_FLOOR;
-
-	if (opslimit > CER_KDF_OPSLIMIT_CEILING)
-		return sl_error(CER_E_KDF_LIMIT,
-				"%s: kdf.opslimit %" PRIu64
-				" exceeds the ceiling of %u (refused before running the KDF)",
-				name, opslimit, CER_KDF_OPSLIMIT_CEILING);
-	if (memlimit > CER_KDF_MEMLIMIT_CEILING || memlimit > SIZE_MAX)
-		return sl_error(CER_E_KDF_LIMIT,
-				"%s: kdf.memlimit %" PRIu64
-				" exceeds the ceiling of 4 GiB (refused before allocating)",
-				name, memlimit);
-	if (flags & CER_KEYFILE_ALLOW_WEAK_KDF) {
-		ops_floor = crypto_pwhash_argon2id_OPSLIMIT_MIN;
-		mem_floor = crypto_pwhash_argon2id_MEMLIMIT_MIN;
-	}
-	if (opslimit < ops_floor)
-		return sl_error(CER_E_KDF_WEAK,
-				"%s: kdf.opslimit %" PRIu64 " is below the floor of %" PRIu64
-				" (too weak)",
-				name, opslimit, ops_floor);
-	if (memlimit < mem_floor)
-		return sl_error(CER_E_KDF_WEAK,
-				"%s: kdf.memlimit %" PRIu64 " is below the floor of %" PRIu64
-				" (too weak)",
-				name, memlimit, mem_floor);
-	return 0;
-}
-
 static int passphrase_check(const char *name, const char *passphrase, size_t pass_len)
 {
 	if (!passphrase || pass_len == 0)
@@ -149,69 +113,25 @@ static int passphrase_check(const char *name, const char *passphrase, size_t pas
 	return 0;
 }
 
-/* Append one length-prefixed field to the additional-data buffer. */
-static void ad_put(uint8_t *ad, size_t *len, const void *data, size_t n)
-{
-	assert(n <= UINT16_MAX && *len + 2 + n <= AD_MAX);
-	ad[(*len)++] = (uint8_t)(n >> 8);
-	ad[(*len)++] = (uint8_t)n;
-	memcpy(ad + *len, data, n);
-	*len += n;
-}
-
-static void ad_put_str(uint8_t *ad, size_t *len, const char *s)
-{
-	ad_put(ad, len, s, strlen(s));
-}
-
-static void ad_put_u64(uint8_t *ad, size_t *len, uint64_t v)
-{
-	uint8_t be[8];
-
-	for (int i = 0; i < 8; i++)
-		be[i] = (uint8_t)(v >> (56 - 8 * i));
-	ad_put(ad, len, be, sizeof(be));
-}
-
 /* The AEAD additional data: every header field of the key file, in a fixed order. */
-static size_t build_ad(const struct header *h, uint8_t ad[static AD_MAX])
+static void build_ad(const struct header *h, struct sl_seal_ad *ad)
 {
-	size_t len = 0;
-
-	ad_put_str(ad, &len, "sluice-key");
-	ad_put_u64(ad, &len, KEYFILE_FORMAT);
-	ad_put_str(ad, &len, KEYTYPE);
-	ad_put_str(ad, &len, SCHEME);
-	ad_put_str(ad, &len, h->role);
-	ad_put(ad, &len, h->pub, sizeof(h->pub));
-	ad_put_str(ad, &len, h->keyid);
-	ad_put_str(ad, &len, h->created);
-	ad_put_str(ad, &len, KDF_ALG);
-	ad_put_u64(ad, &len, h->opslimit);
-	ad_put_u64(ad, &len, h->memlimit);
-	ad_put(ad, &len, h->salt, sizeof(h->salt));
-	ad_put_str(ad, &len, CIPHER_ALG);
-	ad_put(ad, &len, h->nonce, sizeof(h->nonce));
-	return len;
-}
-
-/* Derive the sealing key from the passphrase into secure memory. Limits are checked already. */
-static int kdf_derive(const struct header *h, const char *passphrase, size_t pass_len,
-		      uint8_t **ret_key)
-{
-	_cleanup_secure_free_ uint8_t *key = NULL;
-
-	key = sl_secure_alloc(AEAD_KEY_BYTES);
-	if (!key)
-		return sl_error(SL_E_NOMEM, "cannot allocate secure memory for the sealing key");
-	__atomic_add_fetch(&kdf_runs, 1, __ATOMIC_RELAXED);
-	if (crypto_pwhash(key, AEAD_KEY_BYTES, passphrase, pass_len, h->salt, h->opslimit,
-			  (size_t)h->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return sl_error(SL_E_NOMEM,
-				"argon2id with memlimit %" PRIu64 " failed: out of memory",
-				h->memlimit);
-	*ret_key = TAKE_PTR(key);
-	return 0;
+	ad->len = 0;
+	ad->prefix_bytes = 2;
+	sl_seal_ad_put_str(ad, "sluice-key");
+	sl_seal_ad_put_u64(ad, KEYFILE_FORMAT);
+	sl_seal_ad_put_str(ad, KEYTYPE);
+	sl_seal_ad_put_str(ad, SCHEME);
+	sl_seal_ad_put_str(ad, h->role);
+	sl_seal_ad_put(ad, h->pub, sizeof(h->pub));
+	sl_seal_ad_put_str(ad, h->keyid);
+	sl_seal_ad_put_str(ad, h->created);
+	sl_seal_ad_put_str(ad, KDF_ALG);
+	sl_seal_ad_put_u64(ad, h->opslimit);
+	sl_seal_ad_put_u64(ad, h->memlimit);
+	sl_seal_ad_put(ad, h->salt, sizeof(h->salt));
+	sl_seal_ad_put_str(ad, CIPHER_ALG);
+	sl_seal_ad_put(ad, h->nonce, sizeof(h->nonce));
 }
 
 static int key_new(const char *role, const uint8_t *seed, struct cer_key **ret)
@@ -380,54 +300,24 @@ static int header_to_json(const struct header *h, struct json_object **ret)
 	return 0;
 }
 
-/* Create path exclusively (never through a symlink), write data, fsync file and directory. */
-static int write_new_file(const char *path, const char *data, size_t len)
-{
-	_cleanup_free_ char *dir = NULL;
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	dir = strdup(path);
-	if (!dir)
-		return sl_error(SL_E_NOMEM, "out of memory");
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
-		r = -errno;
-		return sl_error(r, "%s: cannot create the key file: %s", path, strerror(-r));
-	}
-	r = sl_write_all(fd, data, len);
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r >= 0 && close(TAKE_FD(fd)) < 0)
-		r = -errno;
-	if (r >= 0)
-		r = sl_fsync_dir(dirname(dir));
-	if (r < 0) {
-		unlink(path);
-		return sl_error(r, "%s: cannot write the key file: %s", path, strerror(-r));
-	}
-	return 0;
-}
-
 static int seal_and_write(struct header *h, const uint8_t *seed, const char *passphrase,
 			  size_t pass_len, const char *out_path)
 {
-	_cleanup_secure_free_ uint8_t *aead_key = NULL;
 	_cleanup_(json_object_putp) struct json_object *doc = NULL;
 	_cleanup_free_ char *text = NULL;
-	uint8_t ad[AD_MAX];
-	size_t ad_len;
+	const struct sl_seal_kdf kdf = {h->opslimit, h->memlimit, h->salt};
+	struct sl_seal_ad ad;
 	const char *s;
 	int r;
 
 	randombytes_buf(h->salt, sizeof(h->salt));
 	randombytes_buf(h->nonce, sizeof(h->nonce));
-	r = kdf_derive(h, passphrase, pass_len, &aead_key);
+	build_ad(h, &ad);
+	__atomic_add_fetch(&kdf_runs, 1, __ATOMIC_RELAXED);
+	r = sl_seal_encrypt(passphrase, pass_len, &kdf, h->nonce, ad.buf, ad.len, seed, SEED_BYTES,
+			    h->sealed);
 	if (r < 0)
 		return r;
-	ad_len = build_ad(h, ad);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(h->sealed, NULL, seed, SEED_BYTES, ad, ad_len,
-						   NULL, h->nonce, aead_key);
 	r = header_to_json(h, &doc);
 	if (r < 0)
 		return r;
@@ -435,7 +325,7 @@ static int seal_and_write(struct header *h, const uint8_t *seed, const char *pas
 						    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s || asprintf(&text, "%s\n", s) < 0)
 		return sl_error(SL_E_NOMEM, "out of memory");
-	return write_new_file(out_path, text, strlen(text));
+	return sl_seal_write_file(out_path, text, strlen(text));
 }
 
 int cer_keyfile_generate(const char *role, const char *passphrase, size_t pass_len,
@@ -460,7 +350,7 @@ int cer_keyfile_generate(const char *role, const char *passphrase, size_t pass_l
 		return r;
 	h.opslimit = opslimit ? opslimit : crypto_pwhash_OPSLIMIT_SENSITIVE;
 	h.memlimit = memlimit ? memlimit : crypto_pwhash_MEMLIMIT_SENSITIVE;
-	r = kdf_limits_check(out_path, h.opslimit, h.memlimit, flags);
+	r = sl_seal_kdf_check(out_path, h.opslimit, h.memlimit, flags);
 	if (r < 0)
 		return r;
 	/* Fail early, before the slow KDF; O_EXCL at the end is what actually guarantees it. */
@@ -598,7 +488,7 @@ static int parse_kdf(struct json_object *doc, const char *name, unsigned flags, 
 		return r;
 	h->opslimit = (uint64_t)ops;
 	h->memlimit = (uint64_t)mem;
-	r = kdf_limits_check(name, h->opslimit, h->memlimit, flags);
+	r = sl_seal_kdf_check(name, h->opslimit, h->memlimit, flags);
 	if (r < 0)
 		return r;
 	return get_hex(kdf, name, "salt", h->salt, sizeof(h->salt), NULL);
@@ -692,25 +582,21 @@ static int parse_header(struct json_object *doc, const char *name, unsigned flag
 static int unseal(const struct header *h, const char *name, const char *passphrase, size_t pass_len,
 		  struct cer_key **ret)
 {
-	_cleanup_secure_free_ uint8_t *aead_key = NULL;
+	const struct sl_seal_kdf kdf = {h->opslimit, h->memlimit, h->salt};
 	_cleanup_secure_free_ uint8_t *seed = NULL;
 	_cleanup_(cer_key_freep) struct cer_key *key = NULL;
-	uint8_t ad[AD_MAX];
-	size_t ad_len;
+	struct sl_seal_ad ad;
 	int r;
 
 	seed = sl_secure_alloc(SEED_BYTES);
 	if (!seed)
 		return sl_error(SL_E_NOMEM, "cannot allocate secure memory for the seed");
-	r = kdf_derive(h, passphrase, pass_len, &aead_key);
+	build_ad(h, &ad);
+	__atomic_add_fetch(&kdf_runs, 1, __ATOMIC_RELAXED);
+	r = sl_seal_decrypt(name, passphrase, pass_len, &kdf, h->nonce, ad.buf, ad.len, h->sealed,
+			    sizeof(h->sealed), seed);
 	if (r < 0)
 		return r;
-	ad_len = build_ad(h, ad);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(seed, NULL, NULL, h->sealed,
-						       sizeof(h->sealed), ad, ad_len, h->nonce,
-						       aead_key) != 0)
-		return sl_error(CER_E_PASSPHRASE, "%s: wrong passphrase or tampered key file",
-				name);
 	r = key_new(h->role, seed, &key);
 	if (r < 0)
 		return r;

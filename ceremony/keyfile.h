@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "seal.h"
+
 struct json_object;
 
 /*
@@ -41,10 +43,10 @@ struct json_object;
  * limits) and always enforce the ceiling; 0 passed to cer_keyfile_generate() selects
  * libsodium's "sensitive" limits, the default for real keys.
  */
-#define CER_KDF_OPSLIMIT_FLOOR 2u			     /* OPSLIMIT_INTERACTIVE */
-#define CER_KDF_MEMLIMIT_FLOOR (64u * 1024 * 1024)	     /* MEMLIMIT_INTERACTIVE */
-#define CER_KDF_OPSLIMIT_CEILING (64u * 4)		     /* 64 x OPSLIMIT_SENSITIVE */
-#define CER_KDF_MEMLIMIT_CEILING (4ull * 1024 * 1024 * 1024) /* 4 GiB */
+#define CER_KDF_OPSLIMIT_FLOOR SL_SEAL_OPSLIMIT_FLOOR
+#define CER_KDF_MEMLIMIT_FLOOR SL_SEAL_MEMLIMIT_FLOOR
+#define CER_KDF_OPSLIMIT_CEILING SL_SEAL_OPSLIMIT_CEILING
+#define CER_KDF_MEMLIMIT_CEILING SL_SEAL_MEMLIMIT_CEILING
 
 /*
  * Flags of cer_keyfile_generate() and cer_keyfile_load().
@@ -52,7 +54,7 @@ struct json_object;
  * absolute minimum. For tests and the fuzz target only, so that they run fast; never set it
  * in a program that handles real keys.
  */
-#define CER_KEYFILE_ALLOW_WEAK_KDF (1u << 0)
+#define CER_KEYFILE_ALLOW_WEAK_KDF SL_SEAL_ALLOW_WEAK_KDF
 
 /* A decrypted key pair. The secret part lives only in sodium_malloc()'d memory. */
 struct cer_key;

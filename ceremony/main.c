@@ -4,11 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "config.h"
 #include "error.h"
 #include "harden.h"
 #include "secmem.h"
+#include "verb.h"
 
 /* Memory locking and AddressSanitizer's shadow memory do not mix. */
 #ifdef __SANITIZE_ADDRESS__
@@ -17,7 +16,7 @@
 #define HARDEN_FLAGS 0u
 #endif
 
-static const struct cli_verb verbs[] = {
+static const struct sl_cli_verb verbs[] = {
     {"keygen", "generate a sealed Ed25519 key for a role", cmd_keygen},
     {"pubkey", "print the public key object of a key file (no passphrase)", cmd_pubkey},
     {"root init", "write root version 1, unsigned", cmd_root_init},
@@ -34,36 +33,6 @@ static const struct cli_verb verbs[] = {
     {"transcript show", "print the transcript, one record per line", cmd_transcript_show},
 };
 
-static void help(FILE *f)
-{
-	fprintf(f, "Usage: sluice-ceremony VERB [OPTIONS]\n\n"
-		   "The offline key ceremony: keys, root and targets signing, release bundles.\n"
-		   "Run on an air-gapped machine. 'sluice-ceremony VERB --help' for a verb.\n\n"
-		   "Verbs:\n");
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-		fprintf(f, "  %-18s %s\n", verbs[i].name, verbs[i].summary);
-	fprintf(f, "\nExit status: 0 success, 1 failure or usage error. See sluice-ceremony(1).\n");
-}
-
-/* The verb named by argv[1] or "argv[1] argv[2]"; *ret_used is how many words it took. */
-static const struct cli_verb *find_verb(int argc, char **argv, int *ret_used)
-{
-	for (size_t i = 0; i < ELEMENTSOF(verbs); i++) {
-		const char *n = verbs[i].name, *sp = strchr(n, ' ');
-
-		if (!sp && strcmp(n, argv[1]) == 0) {
-			*ret_used = 1;
-			return &verbs[i];
-		}
-		if (sp && argc > 2 && strncmp(n, argv[1], (size_t)(sp - n)) == 0 &&
-		    argv[1][sp - n] == '\0' && strcmp(sp + 1, argv[2]) == 0) {
-			*ret_used = 2;
-			return &verbs[i];
-		}
-	}
-	return NULL;
-}
-
 /* DESIGN.md §7: one line at start-up in air-gap mode. */
 static void airgap_notice(void)
 {
@@ -75,43 +44,27 @@ static void airgap_notice(void)
 				"interface is up, and --allow-network is refused\n");
 }
 
+static const struct sl_cli_program program = {
+    .name = "sluice-ceremony",
+    .description = "The offline key ceremony: keys, root and targets signing, release bundles.\n"
+		   "Run on an air-gapped machine. 'sluice-ceremony VERB --help' for a verb.",
+    .verbs = verbs,
+    .n_verbs = ELEMENTSOF(verbs),
+    .before_verb = airgap_notice,
+};
+
 int main(int argc, char **argv)
 {
-	const struct cli_verb *verb;
 	unsigned warnings = 0;
-	char name[64];
-	int used = 0, r;
+	int r;
 
+	sl_cli_set_program(&program);
 	r = cer_harden_process(HARDEN_FLAGS, &warnings);
 	if (r < 0)
-		return cli_fail(r, "harden", "the process");
-	cli_mlock_failed = warnings & CER_HARDEN_WARN_MLOCK;
+		return sl_cli_fail(r, "harden", "the process");
+	sl_cli_set_mlock_failed(warnings & CER_HARDEN_WARN_MLOCK);
 	r = sl_secmem_init();
 	if (r < 0)
-		return cli_fail(r, "initialise", "libsodium");
-	if (argc < 2) {
-		help(stderr);
-		return CLI_EXIT_FAIL;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		help(stdout);
-		return CLI_EXIT_OK;
-	}
-	if (strcmp(argv[1], "--version") == 0) {
-		printf("sluice-ceremony " SLUICE_VERSION "\n");
-		return CLI_EXIT_OK;
-	}
-	verb = find_verb(argc, argv, &used);
-	if (!verb) {
-		fprintf(stderr,
-			"sluice-ceremony: unknown verb '%s' (see 'sluice-ceremony --help')\n",
-			argv[1]);
-		return CLI_EXIT_FAIL;
-	}
-	airgap_notice();
-	/* The verb sees argv[0] = its own name, as getopt_long expects. */
-	snprintf(name, sizeof(name), "%s", verb->name);
-	argv[used] = name;
-	return verb->run(argc - used, argv + used);
+		return sl_cli_fail(r, "initialise", "libsodium");
+	return sl_cli_dispatch(argc, argv);
 }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
@@ -17,6 +18,8 @@
 
 /* Content bytes read before giving up: the limit, plus room for "\r" to be stripped. */
 #define READ_CAP (CER_PASSPHRASE_MAX + 2)
+/* Prompts name a path or a CA: room for PATH_MAX and the words around it. */
+#define PROMPT_MAX 4200
 
 /* Signals that must not leave the terminal with echo off. */
 static const int tty_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU};
@@ -187,4 +190,15 @@ int cer_passphrase_read_tty(const char *tty_path, const char *prompt, const char
 	*ret_pass = TAKE_PTR(pass);
 	*ret_len = len;
 	return 0;
+}
+
+int cer_passphrase_ask(int fd, const char *what, bool confirm, char **ret_pass, size_t *ret_len)
+{
+	char prompt[PROMPT_MAX], again[PROMPT_MAX];
+
+	if (fd >= 0)
+		return cer_passphrase_read_fd(fd, ret_pass, ret_len);
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", what);
+	snprintf(again, sizeof(again), "Passphrase for %s (again): ", what);
+	return cer_passphrase_read_tty(NULL, prompt, confirm ? again : NULL, ret_pass, ret_len);
 }

@@ -2,6 +2,7 @@
 /* Passphrases into secure memory: from the terminal with echo off, or from a file descriptor. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -31,6 +32,12 @@ int cer_passphrase_read_fd(int fd, char **ret_pass, size_t *ret_len);
  */
 int cer_passphrase_read_tty(const char *tty_path, const char *prompt, const char *confirm_prompt,
 			    char **ret_pass, size_t *ret_len);
+
+/*
+ * Read a passphrase from fd when fd >= 0, else from the controlling terminal with echo off,
+ * prompting "Passphrase for <what>: " (and "... (again): " when confirm). Errors as above.
+ */
+int cer_passphrase_ask(int fd, const char *what, bool confirm, char **ret_pass, size_t *ret_len);
 
 /* Wipe and release a passphrase from the readers above. Accepts NULL, returns NULL. */
 char *cer_passphrase_free(char *pass);

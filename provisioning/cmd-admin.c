@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "fileio.h"
 #include "macro.h"
@@ -40,7 +40,7 @@ static int parse(int argc, char **argv, const struct option *opts, struct cli_co
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		r = cli_common_option(argv[0], c, optarg, co);
 		if (r < 0)
-			return CLI_EXIT_FAIL;
+			return SL_CLI_EXIT_FAIL;
 		if (r == 1)
 			continue;
 		if (c == OPT_HELP) {
@@ -48,7 +48,7 @@ static int parse(int argc, char **argv, const struct option *opts, struct cli_co
 			return -1;
 		}
 		if (c == '?' || c == ':')
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		r = fn(argv[0], c, optarg, userdata);
 		if (r)
 			return r;
@@ -96,7 +96,7 @@ static int server_option(const char *verb, int c, const char *arg, void *userdat
 	case OPT_DNS:
 	case OPT_IP:
 		if (a->n_dns + a->n_ip >= PROV_SAN_MAX)
-			return cli_usage(verb, "more than %d names", PROV_SAN_MAX);
+			return sl_cli_usage(verb, "more than %d names", PROV_SAN_MAX);
 		if (c == OPT_DNS)
 			a->dns[a->n_dns++] = arg;
 		else
@@ -108,7 +108,7 @@ static int server_option(const char *verb, int c, const char *arg, void *userdat
 	case OPT_DAYS:
 		return cli_parse_days(verb, "--days", arg, &a->days);
 	default:
-		return cli_usage(verb, "unexpected option");
+		return sl_cli_usage(verb, "unexpected option");
 	}
 }
 
@@ -130,15 +130,15 @@ int cmd_server_cert(int argc, char **argv)
 
 	r = parse(argc, argv, opts, &co, server_option, &a, help_server);
 	if (r)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (a.n_dns + a.n_ip == 0)
-		return cli_usage(argv[0], "at least one --dns NAME or --ip ADDR is required");
+		return sl_cli_usage(argv[0], "at least one --dns NAME or --ip ADDR is required");
 	if (!a.out || !a.out[0])
-		return cli_usage(argv[0], "--out DIR is required");
+		return sl_cli_usage(argv[0], "--out DIR is required");
 	if (cli_pki_unlocked(co.dir, PROV_CA_SERVER, co.pass_fd, &p))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	struct prov_server_spec spec = {
 	    .dns = a.dns,
 	    .n_dns = a.n_dns,
@@ -149,9 +149,9 @@ int cmd_server_cert(int argc, char **argv)
 	r = prov_pki_server_cert(p, &spec, a.out, co.force ? PROV_FORCE_OUT : 0);
 	prov_pki_free(p);
 	if (r < 0)
-		return cli_fail(r, "write the server certificate to", a.out);
+		return sl_cli_fail(r, "write the server certificate to", a.out);
 	printf("Wrote server.crt, server.key, device-ca.pem and crl.pem to %s\n", a.out);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 /* ---- export ---- */
@@ -169,7 +169,7 @@ static void help_export(void)
 static int out_option(const char *verb, int c, const char *arg, void *userdata)
 {
 	if (c != OPT_OUT)
-		return cli_usage(verb, "unexpected option");
+		return sl_cli_usage(verb, "unexpected option");
 	*(const char **)userdata = arg;
 	return 0;
 }
@@ -189,19 +189,19 @@ int cmd_export(int argc, char **argv)
 
 	r = parse(argc, argv, opts, &co, out_option, &out, help_export);
 	if (r)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (!out || !out[0])
-		return cli_usage(argv[0], "--out FILE is required");
+		return sl_cli_usage(argv[0], "--out FILE is required");
 	r = prov_pki_open(co.dir, &p);
 	if (r >= 0)
 		r = prov_pki_export(p, out, &n);
 	prov_pki_free(p);
 	if (r < 0)
-		return cli_fail(r, "export the approval file", out);
+		return sl_cli_fail(r, "export the approval file", out);
 	printf("Wrote %zu device%s to %s\n", n, n == 1 ? "" : "s", out);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 /* ---- revoke and crl ---- */
@@ -248,12 +248,12 @@ static int revoke_option(const char *verb, int c, const char *arg, void *userdat
 		return 0;
 	case OPT_REASON:
 		if (prov_crl_reason_from_name(arg, &a->reason) < 0)
-			return cli_usage(verb, "--reason: '%s' is not a revocation reason", arg);
+			return sl_cli_usage(verb, "--reason: '%s' is not a revocation reason", arg);
 		return 0;
 	case OPT_CRL_DAYS:
 		return cli_parse_days(verb, "--crl-days", arg, &a->crl_days);
 	default:
-		return cli_usage(verb, "unexpected option");
+		return sl_cli_usage(verb, "unexpected option");
 	}
 }
 
@@ -275,22 +275,22 @@ int cmd_revoke(int argc, char **argv)
 
 	r = parse(argc, argv, opts, &co, revoke_option, &a, help_revoke);
 	if (r)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (!a.id || !prov_id_valid(a.id))
-		return cli_usage(argv[0], "--id: 1 to %d characters of [A-Za-z0-9._-] required",
+		return sl_cli_usage(argv[0], "--id: 1 to %d characters of [A-Za-z0-9._-] required",
 				 PROV_ID_MAX);
 	if (cli_pki_unlocked(co.dir, PROV_CA_DEVICE, co.pass_fd, &p))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	r = prov_pki_revoke(p, a.id, a.reason, a.crl_days, a.out, &n);
 	prov_pki_free(p);
 	if (r < 0)
-		return cli_fail(r, "revoke", a.id);
+		return sl_cli_fail(r, "revoke", a.id);
 	printf("%s: %zu certificate%s revoked; CRL written to %s/crl.pem%s%s%s\n", a.id, n,
 	       n == 1 ? "" : "s", co.dir, a.out ? " and " : "", a.out ? a.out : "",
 	       a.out ? "/crl.pem" : "");
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 int cmd_crl(int argc, char **argv)
@@ -308,18 +308,18 @@ int cmd_crl(int argc, char **argv)
 
 	r = parse(argc, argv, opts, &co, revoke_option, &a, help_crl);
 	if (r)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (cli_pki_unlocked(co.dir, PROV_CA_DEVICE, co.pass_fd, &p))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	r = prov_pki_crl_update(p, a.crl_days, a.out);
 	prov_pki_free(p);
 	if (r < 0)
-		return cli_fail(r, "update the CRL in", co.dir);
+		return sl_cli_fail(r, "update the CRL in", co.dir);
 	printf("CRL written to %s/crl.pem%s%s%s\n", co.dir, a.out ? " and " : "",
 	       a.out ? a.out : "", a.out ? "/crl.pem" : "");
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 /* ---- list ---- */
@@ -333,7 +333,7 @@ static void help_list(void)
 static int json_option(const char *verb, int c, const char *arg, void *userdata)
 {
 	if (c != OPT_JSON)
-		return cli_usage(verb, "unexpected option");
+		return sl_cli_usage(verb, "unexpected option");
 	*(bool *)userdata = true;
 	return 0;
 }
@@ -370,15 +370,15 @@ int cmd_list(int argc, char **argv)
 
 	r = parse(argc, argv, opts, &co, json_option, &json, help_list);
 	if (r)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	r = prov_pki_open(co.dir, &p);
 	if (r >= 0)
 		r = prov_pki_issued_list(p, &v, &n);
 	prov_pki_free(p);
 	if (r < 0)
-		return cli_fail(r, "list the certificates of", co.dir);
+		return sl_cli_fail(r, "list the certificates of", co.dir);
 	if (json) {
 		_cleanup_(json_object_putp) struct json_object *arr = json_object_new_array();
 
@@ -386,12 +386,12 @@ int cmd_list(int argc, char **argv)
 			json_object_array_add(arr, issued_json(&v[i]));
 		printf("%s\n", json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
 								       JSON_C_TO_STRING_SPACED));
-		return CLI_EXIT_OK;
+		return SL_CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < n; i++)
 		printf("%-24s %-16s %s  until %.10s%s\n", v[i].id, v[i].hardware, v[i].serial,
 		       v[i].not_after, v[i].revoked ? "  REVOKED" : "");
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 /* ---- inspect ---- */
@@ -430,7 +430,7 @@ static int inspect_option(const char *verb, int c, const char *arg, void *userda
 		a->ca = arg;
 		return 0;
 	default:
-		return cli_usage(verb, "unexpected option");
+		return sl_cli_usage(verb, "unexpected option");
 	}
 }
 
@@ -568,18 +568,18 @@ int cmd_inspect(int argc, char **argv)
 
 	r = parse(argc, argv, opts, &co, inspect_option, &a, help_inspect);
 	if (r)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (optind + 1 != argc)
-		return cli_usage(argv[0],
+		return sl_cli_usage(argv[0],
 				 optind < argc ? "unexpected argument '%s'"
 					       : "the medium directory DIR is required%s",
 				 optind < argc ? argv[argc - 1] : "");
 	if (!rep)
-		return cli_fail(sl_error(SL_E_NOMEM, "out of memory"), "inspect", argv[optind]);
+		return sl_cli_fail(sl_error(SL_E_NOMEM, "out of memory"), "inspect", argv[optind]);
 	if (a.ca) {
 		r = sl_read_file_at(AT_FDCWD, a.ca, PROV_PEM_MAX, &ca, &ca_len);
 		if (r < 0)
-			return cli_fail(r > -1000 ? sl_error(r, "%s", strerror(-r)) : r, "read",
+			return sl_cli_fail(r > -1000 ? sl_error(r, "%s", strerror(-r)) : r, "read",
 					a.ca);
 	}
 	r = prov_media_check(argv[optind], (const char *)ca,
@@ -588,5 +588,5 @@ int cmd_inspect(int argc, char **argv)
 		inspect_json(argv[optind], rep, r);
 	else
 		inspect_text(argv[optind], rep, r);
-	return r < 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	return r < 0 ? SL_CLI_EXIT_FAIL : SL_CLI_EXIT_OK;
 }

@@ -6,7 +6,7 @@
 
 #include <sodium.h>
 
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "macro.h"
 #include "passphrase.h"
@@ -52,7 +52,7 @@ int cmd_ca_init(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		r = cli_common_option(argv[0], c, optarg, &co);
 		if (r < 0)
-			return CLI_EXIT_FAIL;
+			return SL_CLI_EXIT_FAIL;
 		if (r == 1)
 			continue;
 		switch (c) {
@@ -61,7 +61,7 @@ int cmd_ca_init(int argc, char **argv)
 			break;
 		case OPT_DAYS:
 			if (cli_parse_days(argv[0], "--days", optarg, &days))
-				return CLI_EXIT_FAIL;
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_KDF:
 			if (strcmp(optarg, "sensitive") == 0) {
@@ -71,29 +71,29 @@ int cmd_ca_init(int argc, char **argv)
 				ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 				mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 			} else {
-				return cli_usage(
+				return sl_cli_usage(
 				    argv[0], "--kdf: '%s' is not sensitive or interactive", optarg);
 			}
 			break;
 		case OPT_HELP:
 			help_init();
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (!name[0] || strlen(name) > 48)
-		return cli_usage(argv[0], "--name: must be 1 to 48 bytes");
+		return sl_cli_usage(argv[0], "--name: must be 1 to 48 bytes");
 	r = cli_passphrase(co.pass_fd, "the new CA keys", true, &pass, &len);
 	if (r >= 0)
 		r = prov_pki_init(co.dir, name, pass, len, ops, mem, days);
 	cer_passphrase_free(pass);
 	if (r < 0)
-		return cli_fail(r, "create the CAs in", co.dir);
+		return sl_cli_fail(r, "create the CAs in", co.dir);
 	printf("Created the device CA and the server CA in %s\n", co.dir);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 static void help_enrollment(void)
@@ -131,36 +131,36 @@ int cmd_ca_enrollment(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		r = cli_common_option(argv[0], c, optarg, &co);
 		if (r < 0)
-			return CLI_EXIT_FAIL;
+			return SL_CLI_EXIT_FAIL;
 		if (r == 1)
 			continue;
 		switch (c) {
 		case OPT_DAYS:
 			if (cli_parse_days(argv[0], "--days", optarg, &days))
-				return CLI_EXIT_FAIL;
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_OUT:
 			out = optarg;
 			break;
 		case OPT_HELP:
 			help_enrollment();
-			return CLI_EXIT_OK;
+			return SL_CLI_EXIT_OK;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (!out || !out[0])
-		return cli_usage(argv[0], "--out DIR is required");
+		return sl_cli_usage(argv[0], "--out DIR is required");
 	if (cli_pki_unlocked(co.dir, PROV_CA_DEVICE, co.pass_fd, &p))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	r = prov_pki_enrollment_ca(p, out, days, co.force ? PROV_FORCE_OUT : 0);
 	prov_pki_free(p);
 	if (r < 0)
-		return cli_fail(r, "create the enrollment CA in", out);
+		return sl_cli_fail(r, "create the enrollment CA in", out);
 	printf("Wrote the enrollment CA to %s (enrollment-ca.key is not sealed: carry it to the "
 	       "control plane, then delete it here)\n",
 	       out);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "verb.h"
 #include "error.h"
 #include "fileio.h"
 #include "macro.h"
@@ -46,7 +46,7 @@ static int parse_opts(int argc, char **argv, struct media_opts *o, void (*help)(
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		r = cli_common_option(argv[0], c, optarg, &o->co);
 		if (r < 0)
-			return CLI_EXIT_FAIL;
+			return SL_CLI_EXIT_FAIL;
 		if (r == 1)
 			continue;
 		switch (c) {
@@ -70,28 +70,28 @@ static int parse_opts(int argc, char **argv, struct media_opts *o, void (*help)(
 			break;
 		case OPT_DAYS:
 			if (cli_parse_days(argv[0], "--days", optarg, &o->days))
-				return CLI_EXIT_FAIL;
+				return SL_CLI_EXIT_FAIL;
 			break;
 		case OPT_HELP:
 			help();
 			return -1;
 		default:
-			return cli_bad_option(argv[0], argv);
+			return sl_cli_bad_option(argv[0], argv);
 		}
 	}
 	if (optind < argc)
-		return cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
+		return sl_cli_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 	if (!o->url)
-		return cli_usage(argv[0], "--controlplane URL is required");
+		return sl_cli_usage(argv[0], "--controlplane URL is required");
 	if (!prov_url_valid(o->url))
-		return cli_usage(argv[0],
+		return sl_cli_usage(argv[0],
 				 "--controlplane: '%s' is not an https:// URL of at most %d "
 				 "bytes",
 				 o->url, PROV_URL_MAX);
 	if (!o->root)
-		return cli_usage(argv[0], "--root ROOT is required");
+		return sl_cli_usage(argv[0], "--root ROOT is required");
 	if (!o->out || !o->out[0])
-		return cli_usage(argv[0], "--out DIR is required");
+		return sl_cli_usage(argv[0], "--out DIR is required");
 	return 0;
 }
 
@@ -105,11 +105,11 @@ static int load_root(const char *path, uint8_t **ret, size_t *ret_len)
 	if (r < 0) {
 		if (r > -1000)
 			sl_error(r, "%s: %s", path, strerror(-r));
-		return cli_fail(r, "read the root", path);
+		return sl_cli_fail(r, "read the root", path);
 	}
 	r = prov_root_check(*ret, *ret_len, &version, NULL);
 	if (r < 0)
-		return cli_fail(r, "check the root", path);
+		return sl_cli_fail(r, "check the root", path);
 	return 0;
 }
 
@@ -142,20 +142,20 @@ int cmd_device(int argc, char **argv)
 
 	r = parse_opts(argc, argv, &o, help_device);
 	if (r)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (o.csv)
-		return cli_usage(argv[0], "--csv belongs to 'batch'");
+		return sl_cli_usage(argv[0], "--csv belongs to 'batch'");
 	if (!o.id || !prov_id_valid(o.id))
-		return cli_usage(argv[0], "--id: 1 to %d characters of [A-Za-z0-9._-] required",
+		return sl_cli_usage(argv[0], "--id: 1 to %d characters of [A-Za-z0-9._-] required",
 				 PROV_ID_MAX);
 	if (!o.hardware || !prov_id_valid(o.hardware))
-		return cli_usage(argv[0],
+		return sl_cli_usage(argv[0],
 				 "--hardware: 1 to %d characters of [A-Za-z0-9._-] required",
 				 PROV_ID_MAX);
 	if (load_root(o.root, &root, &root_len))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	if (cli_pki_unlocked(o.co.dir, PROV_CA_DEVICE, o.co.pass_fd, &p))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	struct prov_device_spec spec = {
 	    .id = o.id,
 	    .hardware = o.hardware,
@@ -168,10 +168,10 @@ int cmd_device(int argc, char **argv)
 				  &rec);
 	prov_pki_free(p);
 	if (r < 0)
-		return cli_fail(r, "write the medium of", o.id);
+		return sl_cli_fail(r, "write the medium of", o.id);
 	printf("%s: medium written to %s (certificate %s, valid until %s)\n", o.id, o.out,
 	       rec.cert_sha256, rec.not_after);
-	return CLI_EXIT_OK;
+	return SL_CLI_EXIT_OK;
 }
 
 struct csv_row {
@@ -290,9 +290,9 @@ static int batch_run(struct prov_pki *p, const struct media_opts *o, const struc
 	size_t n_fail = 0;
 
 	if (!fails)
-		return cli_fail(sl_error(SL_E_NOMEM, "out of memory"), "run", "batch");
+		return sl_cli_fail(sl_error(SL_E_NOMEM, "out of memory"), "run", "batch");
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *out = cli_path_join(o->out, rows[i].id);
+		_cleanup_free_ char *out = sl_cli_path_join(o->out, rows[i].id);
 		struct prov_device_spec spec = {
 		    .id = rows[i].id,
 		    .hardware = rows[i].hardware,
@@ -322,7 +322,7 @@ static int batch_run(struct prov_pki *p, const struct media_opts *o, const struc
 	for (size_t i = 0; i < n_fail; i++)
 		fprintf(stderr, "sluice-provision: Failed to write the medium of '%s': %s [%s]\n",
 			fails[i].id, fails[i].message, sl_error_name(fails[i].code));
-	return n_fail ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	return n_fail ? SL_CLI_EXIT_FAIL : SL_CLI_EXIT_OK;
 }
 
 int cmd_batch(int argc, char **argv)
@@ -337,21 +337,21 @@ int cmd_batch(int argc, char **argv)
 
 	r = parse_opts(argc, argv, &o, help_batch);
 	if (r)
-		return r < 0 ? CLI_EXIT_OK : r;
+		return r < 0 ? SL_CLI_EXIT_OK : r;
 	if (o.id || o.hardware)
-		return cli_usage(argv[0], "--id and --hardware belong to 'device'; use --csv");
+		return sl_cli_usage(argv[0], "--id and --hardware belong to 'device'; use --csv");
 	if (!o.csv)
-		return cli_usage(argv[0], "--csv FILE is required");
+		return sl_cli_usage(argv[0], "--csv FILE is required");
 	r = csv_read(o.csv, &rows, &n);
 	if (r < 0)
-		return cli_fail(r, "read the device list", o.csv);
+		return sl_cli_fail(r, "read the device list", o.csv);
 	if (load_root(o.root, &root, &root_len))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	r = sl_mkdir_p(o.out, 0700);
 	if (r < 0)
-		return cli_fail(sl_error(r, "%s", sl_strerror(r)), "create", o.out);
+		return sl_cli_fail(sl_error(r, "%s", sl_strerror(r)), "create", o.out);
 	if (cli_pki_unlocked(o.co.dir, PROV_CA_DEVICE, o.co.pass_fd, &p))
-		return CLI_EXIT_FAIL;
+		return SL_CLI_EXIT_FAIL;
 	r = batch_run(p, &o, rows, n, root, root_len);
 	prov_pki_free(p);
 	return r;

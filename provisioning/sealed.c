@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +17,7 @@
 #include "fileio.h"
 #include "keyfile.h"
 #include "macro.h"
+#include "seal.h"
 #include "sealed.h"
 #include "secmem.h"
 #include "tuf/crypto.h"
@@ -27,15 +27,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct json_object *, json_object_put)
 
 #define FORMAT_VERSION 1
 #define KEYTYPE "ecdsa-p256"
-#define KDF_ALG "argon2id13"
-#define CIPHER_ALG "xchacha20poly1305-ietf"
-#define SALT_BYTES crypto_pwhash_argon2id_SALTBYTES
-#define NONCE_BYTES crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
-#define AEAD_KEY_BYTES crypto_aead_xchacha20poly1305_ietf_KEYBYTES
-#define TAG_BYTES crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define KDF_ALG SL_SEAL_KDF_ALG
+#define CIPHER_ALG SL_SEAL_CIPHER_ALG
+#define SALT_BYTES SL_SEAL_SALT_BYTES
+#define NONCE_BYTES SL_SEAL_NONCE_BYTES
+#define TAG_BYTES SL_SEAL_TAG_BYTES
 /* A P-256 PKCS#8 DER is about 138 bytes; anything much larger is not ours. */
 #define DER_MAX 1024
-#define AD_MAX 512
 
 struct header {
 	char purpose[PROV_PURPOSE_MAX + 1];
@@ -46,75 +44,23 @@ struct header {
 	uint8_t nonce[NONCE_BYTES];
 };
 
-static int kdf_check(const char *name, uint64_t ops, uint64_t mem)
+/* Every header member, length-prefixed, in a fixed order (all bounded: < SL_SEAL_AD_MAX). */
+static void build_ad(const struct header *h, struct sl_seal_ad *ad)
 {
-	if (ops > CER_KDF_OPSLIMIT_CEILING || mem > CER_KDF_MEMLIMIT_CEILING || mem > SIZE_MAX)
-		return sl_error(CER_E_KDF_LIMIT,
-				"%s: KDF limits %" PRIu64 "/%" PRIu64
-				" exceed the ceiling (refused before running the KDF)",
-				name, ops, mem);
-	if (ops < CER_KDF_OPSLIMIT_FLOOR || mem < CER_KDF_MEMLIMIT_FLOOR)
-		return sl_error(CER_E_KDF_WEAK,
-				"%s: KDF limits %" PRIu64 "/%" PRIu64
-				" are below the floor (too weak)",
-				name, ops, mem);
-	return 0;
-}
-
-static void ad_put(uint8_t *ad, size_t *len, const void *data, size_t n)
-{
-	uint8_t be[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
-
-	memcpy(ad + *len, be, 4);
-	memcpy(ad + *len + 4, data, n);
-	*len += 4 + n;
-}
-
-static void ad_str(uint8_t *ad, size_t *len, const char *s)
-{
-	ad_put(ad, len, s, strlen(s));
-}
-
-static void ad_u64(uint8_t *ad, size_t *len, uint64_t v)
-{
-	uint8_t be[8];
-
-	for (int i = 0; i < 8; i++)
-		be[i] = (uint8_t)(v >> (56 - 8 * i));
-	ad_put(ad, len, be, sizeof(be));
-}
-
-/* Every header member, length-prefixed, in a fixed order (all bounded: < AD_MAX). */
-static size_t build_ad(const struct header *h, uint8_t ad[static AD_MAX])
-{
-	size_t len = 0;
-
-	ad_str(ad, &len, "sluice-sealed-key");
-	ad_u64(ad, &len, FORMAT_VERSION);
-	ad_str(ad, &len, KEYTYPE);
-	ad_str(ad, &len, h->purpose);
-	ad_str(ad, &len, h->public_sha256);
-	ad_str(ad, &len, h->created);
-	ad_str(ad, &len, KDF_ALG);
-	ad_u64(ad, &len, h->opslimit);
-	ad_u64(ad, &len, h->memlimit);
-	ad_put(ad, &len, h->salt, sizeof(h->salt));
-	ad_str(ad, &len, CIPHER_ALG);
-	ad_put(ad, &len, h->nonce, sizeof(h->nonce));
-	return len;
-}
-
-static int derive(const struct header *h, const char *pass, size_t pass_len, uint8_t **ret)
-{
-	_cleanup_secure_free_ uint8_t *key = sl_secure_alloc(AEAD_KEY_BYTES);
-
-	if (!key)
-		return sl_error(SL_E_NOMEM, "cannot allocate secure memory");
-	if (crypto_pwhash(key, AEAD_KEY_BYTES, pass, pass_len, h->salt, h->opslimit,
-			  (size_t)h->memlimit, crypto_pwhash_ALG_ARGON2ID13) != 0)
-		return sl_error(SL_E_NOMEM, "the key derivation ran out of memory");
-	*ret = TAKE_PTR(key);
-	return 0;
+	ad->len = 0;
+	ad->prefix_bytes = 4;
+	sl_seal_ad_put_str(ad, "sluice-sealed-key");
+	sl_seal_ad_put_u64(ad, FORMAT_VERSION);
+	sl_seal_ad_put_str(ad, KEYTYPE);
+	sl_seal_ad_put_str(ad, h->purpose);
+	sl_seal_ad_put_str(ad, h->public_sha256);
+	sl_seal_ad_put_str(ad, h->created);
+	sl_seal_ad_put_str(ad, KDF_ALG);
+	sl_seal_ad_put_u64(ad, h->opslimit);
+	sl_seal_ad_put_u64(ad, h->memlimit);
+	sl_seal_ad_put(ad, h->salt, sizeof(h->salt));
+	sl_seal_ad_put_str(ad, CIPHER_ALG);
+	sl_seal_ad_put(ad, h->nonce, sizeof(h->nonce));
 }
 
 static int public_sha256(EVP_PKEY *key, char ret[static 65])
@@ -222,45 +168,18 @@ static int to_json(const struct header *h, const uint8_t *ct, size_t ct_len,
 	return 0;
 }
 
-static int write_new_file(const char *path, const char *data, size_t len)
-{
-	_cleanup_free_ char *dir = strdup(path);
-	_cleanup_close_ int fd = -1;
-	int r;
-
-	if (!dir)
-		return sl_error(SL_E_NOMEM, "out of memory");
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
-	if (fd < 0) {
-		r = -errno;
-		return sl_error(r, "%s: cannot create the key file: %s", path, strerror(-r));
-	}
-	r = sl_write_all(fd, data, len);
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r >= 0 && close(TAKE_FD(fd)) < 0)
-		r = -errno;
-	if (r >= 0)
-		r = sl_fsync_dir(dirname(dir));
-	if (r < 0) {
-		unlink(path);
-		return sl_error(r, "%s: cannot write the key file: %s", path, strerror(-r));
-	}
-	return 0;
-}
-
 int prov_sealed_key_write(const char *path, const char *purpose, EVP_PKEY *key,
 			  const char *passphrase, size_t pass_len, uint64_t opslimit,
 			  uint64_t memlimit)
 {
 	struct header h = {0};
+	struct sl_seal_kdf kdf;
 	_cleanup_secure_free_ uint8_t *der = NULL;
-	_cleanup_secure_free_ uint8_t *aead = NULL;
 	_cleanup_free_ uint8_t *ct = NULL;
 	_cleanup_(json_object_putp) struct json_object *doc = NULL;
 	_cleanup_free_ char *text = NULL;
-	uint8_t ad[AD_MAX];
-	size_t der_len = 0, ad_len;
+	struct sl_seal_ad ad;
+	size_t der_len = 0;
 	struct stat st;
 	const char *s;
 	int r;
@@ -272,7 +191,7 @@ int prov_sealed_key_write(const char *path, const char *purpose, EVP_PKEY *key,
 				CER_PASSPHRASE_MAX);
 	h.opslimit = opslimit ? opslimit : crypto_pwhash_OPSLIMIT_SENSITIVE;
 	h.memlimit = memlimit ? memlimit : crypto_pwhash_MEMLIMIT_SENSITIVE;
-	r = kdf_check(path, h.opslimit, h.memlimit);
+	r = sl_seal_kdf_check(path, h.opslimit, h.memlimit, 0);
 	if (r < 0)
 		return r;
 	if (lstat(path, &st) == 0)
@@ -289,15 +208,14 @@ int prov_sealed_key_write(const char *path, const char *purpose, EVP_PKEY *key,
 		return r;
 	randombytes_buf(h.salt, sizeof(h.salt));
 	randombytes_buf(h.nonce, sizeof(h.nonce));
-	r = derive(&h, passphrase, pass_len, &aead);
-	if (r < 0)
-		return r;
 	ct = malloc(der_len + TAG_BYTES);
 	if (!ct)
 		return sl_error(SL_E_NOMEM, "out of memory");
-	ad_len = build_ad(&h, ad);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(ct, NULL, der, der_len, ad, ad_len, NULL,
-						   h.nonce, aead);
+	build_ad(&h, &ad);
+	kdf = (struct sl_seal_kdf){h.opslimit, h.memlimit, h.salt};
+	r = sl_seal_encrypt(passphrase, pass_len, &kdf, h.nonce, ad.buf, ad.len, der, der_len, ct);
+	if (r < 0)
+		return r;
 	r = to_json(&h, ct, der_len + TAG_BYTES, &doc);
 	if (r < 0)
 		return r;
@@ -305,7 +223,7 @@ int prov_sealed_key_write(const char *path, const char *purpose, EVP_PKEY *key,
 						    JSON_C_TO_STRING_NOSLASHESCAPE);
 	if (!s || asprintf(&text, "%s\n", s) < 0)
 		return sl_error(SL_E_NOMEM, "out of memory");
-	return write_new_file(path, text, strlen(text));
+	return sl_seal_write_file(path, text, strlen(text));
 }
 
 /* A string member copied into ret (size bytes): TUF_E_FORMAT when missing or too long. */
@@ -420,13 +338,13 @@ static int open_key(const struct header *h, const char *ct_hex, const char *name
 		    size_t pass_len, EVP_PKEY **ret)
 {
 	_cleanup_free_ uint8_t *ct = NULL;
+	const struct sl_seal_kdf kdf = {h->opslimit, h->memlimit, h->salt};
 	_cleanup_secure_free_ uint8_t *der = NULL;
-	_cleanup_secure_free_ uint8_t *aead = NULL;
 	PKCS8_PRIV_KEY_INFO *p8;
 	const unsigned char *p;
-	uint8_t ad[AD_MAX];
-	size_t ct_len = strlen(ct_hex) / 2, ad_len;
-	unsigned long long der_len = 0;
+	struct sl_seal_ad ad;
+	size_t ct_len = strlen(ct_hex) / 2;
+	size_t der_len;
 	EVP_PKEY *k;
 	int r;
 
@@ -438,14 +356,11 @@ static int open_key(const struct header *h, const char *ct_hex, const char *name
 		return sl_error(SL_E_NOMEM, "out of memory");
 	if (sl_hex_decode(ct_hex, 2 * ct_len, ct, ct_len) != (int)ct_len)
 		return sl_error(TUF_E_FORMAT, "%s: cipher.ciphertext is not hex", name);
-	r = derive(h, pass, pass_len, &aead);
+	build_ad(h, &ad);
+	r = sl_seal_decrypt(name, pass, pass_len, &kdf, h->nonce, ad.buf, ad.len, ct, ct_len, der);
 	if (r < 0)
 		return r;
-	ad_len = build_ad(h, ad);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(der, &der_len, NULL, ct, ct_len, ad, ad_len,
-						       h->nonce, aead) != 0)
-		return sl_error(CER_E_PASSPHRASE, "%s: wrong passphrase or tampered key file",
-				name);
+	der_len = ct_len - TAG_BYTES;
 	p = der;
 	p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)der_len);
 	k = p8 ? EVP_PKCS82PKEY(p8) : NULL;
@@ -482,7 +397,7 @@ int prov_sealed_key_load_buf(const void *buf, size_t len, const char *name, cons
 	if (pass_len < 1 || pass_len > CER_PASSPHRASE_MAX)
 		return sl_error(SL_E_INVALID, "%s: passphrase must be 1 to %d bytes", name,
 				CER_PASSPHRASE_MAX);
-	r = kdf_check(name, h.opslimit, h.memlimit);
+	r = sl_seal_kdf_check(name, h.opslimit, h.memlimit, 0);
 	if (r < 0)
 		return r;
 	r = sl_secmem_init();

@@ -122,7 +122,7 @@ TEST(validate)
 		  "b = /b\nbootloader = uboot\n",
 		  &cfg));
 	ASSERT_ERR(agent_config_validate_install(&cfg), SL_E_CONFIG);
-	ASSERT_TRUE(strstr(sl_error_message(SL_E_CONFIG), "not built"));
+	ASSERT_TRUE(strstr(sl_error_message(SL_E_CONFIG), "[slot.rootfs] uboot_config"));
 	agent_config_clear(&cfg);
 	ASSERT_OK(
 	    parse("[device]\nid = d\nhardware = h\n[models]\ndir = /m\n[slot.rootfs]\na = /a\n"

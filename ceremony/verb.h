@@ -1,29 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Shared pieces of the sluice-ceremony verbs: errors, options, passphrases, output, transcript. */
+/* Shared pieces of the sluice-ceremony verbs: passphrases, key files, output, transcript. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli.h"
 #include "keyfile.h"
 
 struct json_object;
 struct tuf_writer_status;
-
-/* Exit codes (sluice-ceremony(1), EXIT STATUS). */
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAIL 1
-
-/* A verb: its name ("keygen", "root init"), one line of help, and its main. */
-struct cli_verb {
-	const char *name;
-	const char *summary;
-	int (*run)(int argc, char **argv);
-};
-
-/* Set by main(): memory could not be locked (warned once before a secret is read). */
-extern bool cli_mlock_failed;
 
 /* The verbs, one per module (cmd-*.c). argv[0] is the verb name; they return an exit code. */
 int cmd_keygen(int argc, char **argv);
@@ -40,25 +27,6 @@ int cmd_transcript_verify(int argc, char **argv);
 int cmd_transcript_seal(int argc, char **argv);
 int cmd_transcript_show(int argc, char **argv);
 
-/* Print "sluice-ceremony <verb>: <message>" and a hint to stderr; returns CLI_EXIT_FAIL. */
-int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* The usage error for getopt's '?' (unknown option or missing value): names argv[optind-1]. */
-int cli_bad_option(const char *verb, char **argv);
-
-/*
- * Print "sluice-ceremony: Failed to <action> '<object>': <message> [<CODE>]" (the message
- * recorded for r) to stderr; returns CLI_EXIT_FAIL.
- */
-int cli_fail(int r, const char *action, const char *object);
-
-/* Parse a decimal integer option value in [min, max]; a usage error names opt otherwise. */
-int cli_parse_uint(const char *verb, const char *opt, const char *s, uint64_t min, uint64_t max,
-		   uint64_t *ret);
-
-/* Parse a --passphrase-fd value. */
-int cli_parse_fd(const char *verb, const char *s, int *ret);
-
 /*
  * Read a passphrase: from fd when fd >= 0, else from the terminal with echo off (prompt
  * names what; with confirm it is asked twice). Secure memory: cer_passphrase_free().
@@ -68,8 +36,7 @@ int cli_passphrase(int fd, const char *what, bool confirm, char **ret, size_t *r
 /* Open the sealed key file path with a passphrase (see cli_passphrase()). */
 int cli_load_key(const char *path, int pass_fd, struct cer_key **ret);
 
-/* "dir/name" (malloc'd), and the directory and file parts of a path (malloc'd). */
-char *cli_path_join(const char *dir, const char *name);
+/* The directory and file parts of a path (malloc'd). */
 int cli_path_split(const char *path, char **ret_dir, char **ret_name);
 
 /* Refuse (-EEXIST, message naming it) when path exists, also as a dangling symlink. */

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,88 +11,20 @@
 
 #include <json-c/json.h>
 
-#include "cli.h"
 #include "error.h"
 #include "macro.h"
 #include "passphrase.h"
 #include "transcript.h"
 #include "tuf/json.h"
 #include "tuf/writer.h"
+#include "verb.h"
 
 #define PROGRAM "sluice-ceremony"
-#define PROMPT_MAX 4200
-
-bool cli_mlock_failed;
-
-int cli_usage(const char *verb, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROGRAM " %s: ", verb);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see '" PROGRAM " %s --help')\n", verb);
-	return CLI_EXIT_FAIL;
-}
-
-int cli_bad_option(const char *verb, char **argv)
-{
-	extern int optind, optopt;
-
-	if (optopt)
-		return cli_usage(verb, "bad or incomplete option '%s'", argv[optind - 1]);
-	return cli_usage(verb, "unknown option '%s'", argv[optind - 1]);
-}
-
-int cli_fail(int r, const char *action, const char *object)
-{
-	fprintf(stderr, PROGRAM ": Failed to %s '%s': %s [%s]\n", action, object,
-		sl_error_message(r), sl_error_name(r));
-	return CLI_EXIT_FAIL;
-}
-
-int cli_parse_uint(const char *verb, const char *opt, const char *s, uint64_t min, uint64_t max,
-		   uint64_t *ret)
-{
-	unsigned long long v;
-	char *end = NULL;
-
-	errno = 0;
-	if (!s || s[0] < '0' || s[0] > '9')
-		return cli_usage(verb, "%s: '%s' is not a number", opt, s ? s : "");
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return cli_usage(verb, "%s: '%s' is not a number from %" PRIu64 " to %" PRIu64, opt,
-				 s, min, max);
-	*ret = v;
-	return 0;
-}
-
-int cli_parse_fd(const char *verb, const char *s, int *ret)
-{
-	uint64_t v;
-
-	if (cli_parse_uint(verb, "--passphrase-fd", s, 0, 65535, &v) != 0)
-		return CLI_EXIT_FAIL;
-	*ret = (int)v;
-	return 0;
-}
 
 int cli_passphrase(int fd, const char *what, bool confirm, char **ret, size_t *ret_len)
 {
-	char prompt[PROMPT_MAX], again[PROMPT_MAX];
-
-	if (cli_mlock_failed) {
-		fprintf(stderr, PROGRAM ": warning: memory is not locked (RLIMIT_MEMLOCK); "
-					"secrets stay in guarded sodium memory only\n");
-		cli_mlock_failed = false;
-	}
-	if (fd >= 0)
-		return cer_passphrase_read_fd(fd, ret, ret_len);
-	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", what);
-	snprintf(again, sizeof(again), "Passphrase for %s (again): ", what);
-	return cer_passphrase_read_tty(NULL, prompt, confirm ? again : NULL, ret, ret_len);
+	sl_cli_warn_unlocked();
+	return cer_passphrase_ask(fd, what, confirm, ret, ret_len);
 }
 
 int cli_load_key(const char *path, int pass_fd, struct cer_key **ret)
@@ -108,15 +39,6 @@ int cli_load_key(const char *path, int pass_fd, struct cer_key **ret)
 	r = cer_keyfile_load(path, pass, len, 0, ret);
 	cer_passphrase_free(pass);
 	return r;
-}
-
-char *cli_path_join(const char *dir, const char *name)
-{
-	char *p = NULL;
-
-	if (asprintf(&p, "%s/%s", dir, name) < 0)
-		return NULL;
-	return p;
 }
 
 int cli_path_split(const char *path, char **ret_dir, char **ret_name)
@@ -160,8 +82,8 @@ int cli_record(const char *transcript, const char *out_path, const char *op, con
 	if (!transcript) {
 		r = cli_path_split(out_path, &dir, &name);
 		if (r < 0)
-			return cli_fail(r, "record", out_path), r;
-		path = cli_path_join(dir, "transcript.jsonl");
+			return sl_cli_fail(r, "record", out_path), r;
+		path = sl_cli_path_join(dir, "transcript.jsonl");
 		if (!path)
 			return SL_E_NOMEM;
 		transcript = path;
@@ -169,14 +91,14 @@ int cli_record(const char *transcript, const char *out_path, const char *op, con
 	if (lstat(out_path, &st) == 0 && S_ISREG(st.st_mode)) {
 		r = cer_transcript_hash_file(out_path, hash);
 		if (r < 0)
-			return cli_fail(r, "hash", out_path), r;
+			return sl_cli_fail(r, "hash", out_path), r;
 		rec.sha256 = hash;
 	}
 	r = cer_transcript_append(transcript, &rec, NULL);
 	if (r < 0) {
 		fprintf(stderr, PROGRAM ": warning: the output is written but the transcript is "
 					"not:\n");
-		return cli_fail(r, "append to", transcript), r;
+		return sl_cli_fail(r, "append to", transcript), r;
 	}
 	return 0;
 }
