@@ -433,13 +433,27 @@ static int verify_image(struct agent_ctx *c, const struct agent_install *st,
 	_cleanup_(tuf_target_check_freep) struct tuf_target_check *chk = NULL;
 	_cleanup_close_ int fd = -1;
 	const char *path = slot_path(c->cfg, st->slot);
+	struct tuf_target reread;
 	int r;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return sl_error(-errno, "slot %s (%s): %s", agent_slot_name(st->slot), path,
 				strerror(errno));
-	r = tuf_target_check_new(t, &chk);
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	/*
+	 * Every TUF hash was checked on the bytes as they were downloaded; this pass only has to
+	 * prove that the slot still holds those bytes, for which one strong hash is enough.
+	 * SHA-256 is used when the target lists it (it is twice as fast as SHA-512 here).
+	 */
+	reread = *t;
+	for (size_t i = 0; i < t->hashes.n; i++)
+		if (t->hashes.h[i].alg == TUF_HASH_SHA256) {
+			reread.hashes.h[0] = t->hashes.h[i];
+			reread.hashes.n = 1;
+			break;
+		}
+	r = tuf_target_check_new(&reread, &chk);
 	if (r < 0)
 		return r;
 	progress_begin(c, "verifying", t->length);

@@ -7,7 +7,7 @@
 #include "tuf/fetcher.h"
 #include "tuf/metadata.h"
 
-#define AGENT_IO_CHUNK (256u * 1024)	      /* bytes per read when re-hashing */
+#define AGENT_IO_CHUNK (1024u * 1024)	      /* bytes per read when re-hashing */
 #define AGENT_CHECKPOINT_BYTES (1024u * 1024) /* bytes between persisted resume points */
 
 /* Called with byte counts as data is written or re-read (progress display). */
