@@ -32,6 +32,7 @@ struct tuf_fetcher {
 	long low_speed_time_s;
 	long timeout_s;
 	uint64_t requests;
+	char errbuf[CURL_ERROR_SIZE]; /* curl's detail of the last failure (host name, TLS) */
 };
 
 /* State of one transfer, shared by the curl callbacks. */
@@ -321,6 +322,10 @@ static int curl_error(struct transfer *t, CURLcode c)
 	case CURLE_OUT_OF_MEMORY:
 		return -ENOMEM;
 	default:
+		/* curl's own detail names the cause, e.g. which host name the certificate lacks. */
+		if (t->f->errbuf[0])
+			return sl_error(TUF_E_NETWORK, "%s: %s: %s", t->url, curl_easy_strerror(c),
+					t->f->errbuf);
 		return sl_error(TUF_E_NETWORK, "%s: %s", t->url, curl_easy_strerror(c));
 	}
 }
@@ -375,6 +380,8 @@ static int fetch_http(struct transfer *t)
 		return r;
 	if (curl_easy_setopt(f->curl, CURLOPT_URL, t->url) != CURLE_OK)
 		return sl_error(SL_E_INVALID, "%s: invalid URL", t->url);
+	f->errbuf[0] = '\0';
+	curl_easy_setopt(f->curl, CURLOPT_ERRORBUFFER, f->errbuf);
 	curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, t);
 	curl_easy_setopt(f->curl, CURLOPT_HEADERFUNCTION, header_cb);

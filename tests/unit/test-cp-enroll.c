@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Tests of token enrollment: token create/consume/expiry/single use/revoke, CSR checks, the
- * issued certificate, duplicate identities, the enrollment CA import and its CRL. */
+ * issued certificate, duplicate identities, the enrollment CA import and its CRL, and SIGKILL
+ * during enrollment. */
 #include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -568,6 +572,199 @@ TEST(ca_import_and_crl)
 	env_clear(&v);
 }
 
+/* ---- SIGKILL during enrollment ---- */
+
+struct enroll_audit {
+	const char *id;
+	int n;
+	char sha[65];
+};
+
+static int find_enroll_row(const struct cp_audit_row *row, void *userdata)
+{
+	struct enroll_audit *a = userdata;
+	const char *p;
+
+	if (strcmp(row->action, "enroll") != 0 || strcmp(row->actor, a->id) != 0)
+		return 0;
+	a->n++;
+	p = strstr(row->detail, "certificate sha256 ");
+	ASSERT_TRUE(p);
+	snprintf(a->sha, sizeof(a->sha), "%s", p + strlen("certificate sha256 "));
+	return 0;
+}
+
+/*
+ * Open STATE afresh, as the next process would, and check it: the database passes
+ * integrity_check, token tid is either unused with no device row for id, or used by id with
+ * exactly one approved device row that records the certificate hash also named by exactly
+ * one "enroll" audit row; the audit chain verifies. Returns whether the token was used.
+ */
+static bool enroll_consistent(struct env *v, int64_t tid, const char *id)
+{
+	_cleanup_(cp_state_freep) struct cp_state *s = NULL;
+	struct enroll_audit a = {id, 0, ""};
+	sqlite3_stmt *st;
+	bool used;
+	int devices;
+
+	ASSERT_OK(cp_state_open(v->e.state, &s));
+	ASSERT_EQ_INT(sqlite3_prepare_v2(s->db, "PRAGMA integrity_check", -1, &st, NULL),
+		      SQLITE_OK);
+	ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+	ASSERT_EQ_STR((const char *)sqlite3_column_text(st, 0), "ok");
+	ASSERT_EQ_INT(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+
+	ASSERT_EQ_INT(sqlite3_prepare_v2(s->db,
+					 "SELECT used, used_by, revoked FROM enroll_tokens WHERE id = ?1",
+					 -1, &st, NULL),
+		      SQLITE_OK);
+	sqlite3_bind_int64(st, 1, tid);
+	ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+	used = sqlite3_column_type(st, 0) != SQLITE_NULL;
+	ASSERT_TRUE(sqlite3_column_type(st, 2) == SQLITE_NULL);
+	if (used)
+		ASSERT_EQ_STR((const char *)sqlite3_column_text(st, 1), id);
+	else
+		ASSERT_TRUE(sqlite3_column_type(st, 1) == SQLITE_NULL);
+	sqlite3_finalize(st);
+
+	ASSERT_EQ_INT(sqlite3_prepare_v2(s->db,
+					 "SELECT state, cert_sha256 FROM devices WHERE id = ?1", -1,
+					 &st, NULL),
+		      SQLITE_OK);
+	ASSERT_EQ_INT(sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT), SQLITE_OK);
+	ASSERT_OK(cp_audit_foreach(s, find_enroll_row, &a));
+	for (devices = 0; sqlite3_step(st) == SQLITE_ROW; devices++) {
+		const char *sha = (const char *)sqlite3_column_text(st, 1);
+
+		ASSERT_EQ_STR((const char *)sqlite3_column_text(st, 0), "approved");
+		ASSERT_TRUE(sha && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64);
+		ASSERT_EQ_STR(sha, a.sha);
+	}
+	sqlite3_finalize(st);
+	/* Never the token without the device, or the device without the token. */
+	ASSERT_EQ_INT(devices, used ? 1 : 0);
+	ASSERT_EQ_INT(a.n, used ? 1 : 0);
+	ASSERT_OK(cp_audit_verify(s, NULL, NULL));
+	return used;
+}
+
+/* Fork a process that opens STATE afresh and posts body to /v1/enroll: exit 0 on 200. */
+static pid_t enroll_child(struct env *v, const char *body)
+{
+	pid_t pid = fork();
+
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		struct cp_state *s = NULL;
+		char *answer = NULL;
+		size_t len;
+
+		if (cp_state_open(v->e.state, &s) < 0)
+			_exit(2);
+		cp_state_set_now(s, NOW);
+		_exit(cp_api_enroll(s, "kill-peer", body, strlen(body), &answer, &len) == 200 ? 0
+											     : 1);
+	}
+	return pid;
+}
+
+/* Microseconds from fork to exit of one undisturbed enrollment of a fresh token (id "calib"),
+ * which must have used the token. */
+static long enroll_span_us(struct env *v)
+{
+	EVP_PKEY *k = p256();
+	const char *cns[] = {"calib", NULL};
+	_cleanup_free_ char *t = NULL, *c = csr(k, NULL, cns);
+	struct json_object *o = json_object_new_object();
+	struct timespec a, b;
+	const char *text;
+	int64_t tid = 0;
+	int status;
+	pid_t pid;
+
+	ASSERT_OK(cp_enroll_token_create(v->e.s, 900, NULL, NULL, "test", &t, &tid));
+
+	json_object_object_add(o, "token", json_object_new_string(t));
+	json_object_object_add(o, "csr", json_object_new_string(c));
+	json_object_object_add(o, "hardware", json_object_new_string("hw"));
+	text = json_object_to_json_string(o);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	pid = enroll_child(v, text);
+	ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_TRUE(enroll_consistent(v, tid, "calib"));
+	json_object_put(o);
+	EVP_PKEY_free(k);
+	return (b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000;
+}
+
+TEST(sigkill_during_enrollment)
+{
+	struct env v;
+	unsigned seed = (unsigned)time(NULL);
+	int killed = 0, finished = 0, enrolled = 0;
+	long span_us;
+
+	fprintf(stderr, "   seed %u\n", seed);
+	srand(seed);
+	env_new(&v, true);
+	/* Kill after a random delay up to the time a whole enrollment takes here (at most 20 ms),
+	 * so that most children die somewhere inside it whatever the machine's speed. */
+	span_us = enroll_span_us(&v);
+	if (span_us > 20000)
+		span_us = 20000;
+	fprintf(stderr, "   one enrollment takes %ld us\n", span_us);
+	for (int i = 0; i < 20; i++) {
+		EVP_PKEY *k = p256();
+		char id[32], next[32];
+		const char *cns[] = {id, NULL};
+		_cleanup_free_ char *t = NULL, *t2 = NULL, *c = NULL;
+		struct json_object *o = json_object_new_object();
+		const char *text;
+		int64_t tid = 0, tid2 = 0;
+		pid_t pid;
+		int status;
+
+		snprintf(id, sizeof(id), "kill-%d", i);
+		snprintf(next, sizeof(next), "next-%d", i);
+		ASSERT_OK(cp_enroll_token_create(v.e.s, 900, NULL, NULL, "test", &t, &tid));
+		c = csr(k, NULL, cns);
+		json_object_object_add(o, "token", json_object_new_string(t));
+		json_object_object_add(o, "csr", json_object_new_string(c));
+		json_object_object_add(o, "hardware", json_object_new_string("hw"));
+		text = json_object_to_json_string(o);
+		pid = enroll_child(&v, text);
+		usleep((useconds_t)(rand() % (span_us + 1)));
+		kill(pid, SIGKILL);
+		ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
+		if (WIFSIGNALED(status)) {
+			ASSERT_EQ_INT(WTERMSIG(status), SIGKILL);
+			killed++;
+		} else {
+			ASSERT_EQ_INT(WEXITSTATUS(status), 0); /* an enrollment that ran is a 200 */
+			finished++;
+		}
+		if (enroll_consistent(&v, tid, id))
+			enrolled++;
+		else
+			ASSERT_TRUE(WIFSIGNALED(status));
+		/* Whatever happened, the next enrollment with a new token succeeds. */
+		ASSERT_OK(cp_enroll_token_create(v.e.s, 900, NULL, NULL, "test", &t2, &tid2));
+		ASSERT_EQ_INT(enroll_new_key(&v, t2, next, "hw", NULL), 200);
+		ASSERT_TRUE(enroll_consistent(&v, tid2, next));
+		json_object_put(o);
+		EVP_PKEY_free(k);
+	}
+	fprintf(stderr, "   %d killed, %d finished first, %d of 20 tokens used\n", killed, finished,
+		enrolled);
+	ASSERT_TRUE(killed > 0);
+	env_clear(&v);
+}
+
 int main(void)
 {
 	RUN(names);
@@ -579,5 +776,6 @@ int main(void)
 	RUN(csr_checks);
 	RUN(not_set_up_is_503);
 	RUN(ca_import_and_crl);
+	RUN(sigkill_during_enrollment);
 	return 0;
 }
