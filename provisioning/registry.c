@@ -77,19 +77,26 @@ struct issued_acc {
 	size_t n, cap;
 };
 
+/* Append one elem-sized record to a growable array (*v, *n, *cap), doubling when full. */
+static int array_push(void **v, size_t *n, size_t *cap, size_t elem, const void *rec)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? 2 * *cap : 16;
+		void *nv = reallocarray(*v, ncap, elem);
+
+		if (!nv)
+			return sl_error(SL_E_NOMEM, "out of memory");
+		*v = nv;
+		*cap = ncap;
+	}
+	memcpy((char *)*v + *n * elem, rec, elem);
+	(*n)++;
+	return 0;
+}
+
 static int issued_push(struct issued_acc *a, const struct prov_issued *rec)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 64;
-		struct prov_issued *v = reallocarray(a->v, cap, sizeof(*v));
-
-		if (!v)
-			return sl_error(SL_E_NOMEM, "out of memory");
-		a->v = v;
-		a->cap = cap;
-	}
-	a->v[a->n++] = *rec;
-	return 0;
+	return array_push((void **)&a->v, &a->n, &a->cap, sizeof(*rec), rec);
 }
 
 static int issued_line(struct json_object *o, unsigned line, void *userdata)
@@ -120,17 +127,7 @@ struct revoked_acc {
 
 static int revoked_push(struct revoked_acc *a, const struct revoked_rec *rec)
 {
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 16;
-		struct revoked_rec *v = reallocarray(a->v, cap, sizeof(*v));
-
-		if (!v)
-			return sl_error(SL_E_NOMEM, "out of memory");
-		a->v = v;
-		a->cap = cap;
-	}
-	a->v[a->n++] = *rec;
-	return 0;
+	return array_push((void **)&a->v, &a->n, &a->cap, sizeof(*rec), rec);
 }
 
 static int revoked_line(struct json_object *o, unsigned line, void *userdata)
