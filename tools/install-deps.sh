@@ -30,15 +30,16 @@ fi
 
 # Node.js for the tuf-js interop tests: the machine's own when present (tuf-js 6 runs on
 # node 20 with an engine warning), Debian's otherwise.
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+if [ "${SLUICE_DEPS_NPM:-1}" != 0 ] && { ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; }; then
 	if [ "$(id -u)" -eq 0 ]; then
 		apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null || true
 	fi
 fi
 
 # tuf-js for the interop tests (npm registry). Without node the interop tests skip and say why.
+# SLUICE_DEPS_NPM=0 (the demo) skips this: nothing but the interop tests needs it.
 top=$(cd "$(dirname "$0")/.." && pwd)
-if command -v npm >/dev/null 2>&1 && [ -f "$top/tests/interop/package-lock.json" ]; then
+if [ "${SLUICE_DEPS_NPM:-1}" != 0 ] && command -v npm >/dev/null 2>&1 && [ -f "$top/tests/interop/package-lock.json" ]; then
 	if [ ! -d "$top/tests/interop/node_modules" ]; then
 		echo "install-deps: npm ci in tests/interop"
 		(cd "$top/tests/interop" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
