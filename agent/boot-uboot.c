@@ -27,6 +27,37 @@ struct uboot_boot {
 	struct uboot_ctx *ctx;
 };
 
+/*
+ * libubootenv reports a failed write() as -1 and a failed open() as -EBADF whatever the cause
+ * was; errno still holds the cause (EROFS, ENOSPC, EIO ...), so prefer it.
+ */
+static int uboot_errno(int r)
+{
+	if ((r == -1 || r == -EBADF) && errno > 0)
+		return -errno;
+	return r;
+}
+
+/* Open (lock and load) the environment; a failed open is closed again (it keeps its lock). */
+static int uboot_load(struct uboot_boot *ub)
+{
+	int r;
+
+	errno = 0;
+	r = libuboot_open(ub->ctx);
+	if (r >= 0)
+		return 0;
+	r = uboot_errno(r);
+	libuboot_close(ub->ctx);
+	if (r == -ENODATA)
+		return sl_error(TUF_E_STATE,
+				"%s: the U-Boot environment has no valid copy (CRC mismatch); "
+				"refusing to replace it with defaults",
+				ub->config);
+	return sl_error(TUF_E_STATE, "%s: cannot open the U-Boot environment: %s", ub->config,
+			strerror(-r));
+}
+
 static int uboot_get(void *priv, struct agent_boot_env *ret)
 {
 	static const char *const names[] = {"boot_slot", "upgrade_available", "bootcount",
@@ -35,12 +66,9 @@ static int uboot_get(void *priv, struct agent_boot_env *ret)
 	struct agent_boot_env env = {.bootlimit = AGENT_BOOTLIMIT_DEFAULT};
 	int r;
 
-	r = libuboot_open(ub->ctx);
-	if (r < 0) {
-		libuboot_close(ub->ctx); /* a failed open keeps its lock */
-		return sl_error(TUF_E_STATE, "%s: cannot open the U-Boot environment: %s",
-				ub->config, strerror(-r));
-	}
+	r = uboot_load(ub);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
 		_cleanup_free_ char *v = libuboot_get_env(ub->ctx, names[i]);
 
@@ -73,12 +101,9 @@ static int uboot_set(void *priv, const struct agent_boot_env *env)
 
 	snprintf(count, sizeof(count), "%u", env->bootcount);
 	snprintf(limit, sizeof(limit), "%u", env->bootlimit);
-	r = libuboot_open(ub->ctx);
-	if (r < 0) {
-		libuboot_close(ub->ctx); /* a failed open keeps its lock */
-		return sl_error(TUF_E_STATE, "%s: cannot open the U-Boot environment: %s",
-				ub->config, strerror(-r));
-	}
+	r = uboot_load(ub);
+	if (r < 0)
+		return r;
 	/* One store of the whole environment: the redundant copy makes it atomic. */
 	r = libuboot_set_env(ub->ctx, "boot_slot", agent_slot_name(env->primary));
 	if (r == 0)
@@ -92,7 +117,10 @@ static int uboot_set(void *priv, const struct agent_boot_env *env)
 		return sl_error(TUF_E_STATE, "%s: cannot set a U-Boot variable: %s", ub->config,
 				strerror(-r));
 	}
+	errno = 0;
 	r = libuboot_env_store(ub->ctx);
+	if (r < 0)
+		r = uboot_errno(r);
 	libuboot_close(ub->ctx);
 	if (r < 0)
 		return sl_error(r, "%s: cannot store the U-Boot environment: %s", ub->config,

@@ -266,7 +266,7 @@ static int plan_checks(struct agent_ctx *c, const struct agent_release *rel, enu
 					it->t->path, (uintmax_t)it->t->length,
 					agent_slot_name(slot), (uintmax_t)cap);
 	}
-	return 0;
+	return agent_model_check_space(cfg->models_dir, rel);
 }
 
 static const char *basename_of(const char *path)
@@ -353,6 +353,7 @@ struct write_ctx {
 	struct agent_install *st;
 };
 
+/* On the stream's writer thread, once [0, off) is durable; the calling thread only receives. */
 static int checkpoint(void *userdata, uint64_t off)
 {
 	struct write_ctx *w = userdata;
@@ -389,6 +390,7 @@ static int write_image(struct agent_ctx *c, struct agent_repo *repo, struct agen
 	struct write_ctx w = {c, st};
 	struct agent_stream s = {.checkpoint = checkpoint,
 				 .checkpoint_userdata = &w,
+				 .checkpoint_ms = AGENT_CHECKPOINT_MS,
 				 .progress = progress_add,
 				 .progress_userdata = c};
 	uint64_t cap;
@@ -440,11 +442,12 @@ static int verify_image(struct agent_ctx *c, const struct agent_install *st,
 	if (fd < 0)
 		return sl_error(-errno, "slot %s (%s): %s", agent_slot_name(st->slot), path,
 				strerror(errno));
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	/*
 	 * Every TUF hash was checked on the bytes as they were downloaded; this pass only has to
 	 * prove that the slot still holds those bytes, for which one strong hash is enough.
-	 * SHA-256 is used when the target lists it (it is twice as fast as SHA-512 here).
+	 * SHA-256 is used when the target lists it (it is twice as fast as SHA-512 here). The
+	 * bytes are what the slot device returns (O_DIRECT, or with the page cache dropped), not
+	 * the copy in memory: a write the device lost or changed is caught before the switch.
 	 */
 	reread = *t;
 	for (size_t i = 0; i < t->hashes.n; i++)
@@ -476,10 +479,17 @@ static const struct tuf_target *target_of(const struct agent_release *rel,
 	return NULL;
 }
 
+/*
+ * Errors that another attempt at the same release would meet again: the bytes or the signed
+ * metadata are wrong, or a verified model archive cannot be unpacked (malformed: SL_E_INVALID;
+ * a member type or pax keyword this agent refuses: TUF_E_UNSUPPORTED; links, unsafe names:
+ * TUF_E_PATH). Everything else (I/O, network, ENOSPC) is retried from the resume point.
+ */
 static bool fatal_download_error(int r)
 {
 	return r == TUF_E_HASH || r == TUF_E_LENGTH || r == TUF_E_TOO_LARGE ||
-	       r == TUF_E_NOT_FOUND || r == SL_E_TOO_LARGE || r == TUF_E_PATH;
+	       r == TUF_E_NOT_FOUND || r == SL_E_TOO_LARGE || r == TUF_E_PATH ||
+	       r == SL_E_INVALID || r == TUF_E_UNSUPPORTED;
 }
 
 static int phase_download(struct agent_ctx *c, struct agent_repo *repo, struct agent_install *st,

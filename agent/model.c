@@ -12,6 +12,7 @@
 #include "error.h"
 #include "fileio.h"
 #include "model.h"
+#include "untar.h"
 #include "util.h"
 
 #define LINK_MAX_LEN 128
@@ -63,8 +64,15 @@ int agent_model_verify(const char *models_dir, const struct agent_item *it,
 		       const struct tuf_target *t)
 {
 	_cleanup_free_ char *p = agent_model_file_path(models_dir, it);
+	_cleanup_free_ char *d = model_dir(models_dir, it->model, it->sha256);
+	int r;
 
-	return p ? verify_file(p, t) : -ENOMEM;
+	if (!p || !d)
+		return -ENOMEM;
+	r = verify_file(p, t);
+	if (r >= 0 && agent_untar_is_archive(it->file))
+		r = agent_untar_verify_dir(d, it->file); /* the tree unpacked next to it */
+	return r;
 }
 
 static int check_space(const char *dir, uint64_t need)
@@ -77,6 +85,56 @@ static int check_space(const char *dir, uint64_t need)
 		return sl_error(-ENOSPC, "%s: the model needs %ju bytes, %ju are free", dir,
 				(uintmax_t)need,
 				(uintmax_t)((uint64_t)vfs.f_bavail * vfs.f_frsize));
+	return 0;
+}
+
+int agent_model_check_space(const char *models_dir, const struct agent_release *rel)
+{
+	_cleanup_free_ char *at = strdup(models_dir);
+	struct statvfs vfs;
+	uint64_t need = 0, avail, block;
+
+	if (!at)
+		return -ENOMEM;
+	/* models_dir may not exist yet: ask the file system it will be created on. */
+	while (statvfs(at, &vfs) < 0) {
+		char *slash = strrchr(at, '/');
+
+		if (errno != ENOENT || !slash || !at[1])
+			return sl_error(-errno, "%s: %s", models_dir, strerror(errno));
+		slash[slash == at] = '\0'; /* the parent; "/x" becomes "/" */
+	}
+	block = vfs.f_frsize ? vfs.f_frsize : 1;
+	for (size_t i = 0; i < rel->n; i++) {
+		const struct agent_rtarget *it = &rel->items[i];
+		const char *base = strrchr(it->t->path, '/');
+		_cleanup_free_ char *dest = NULL;
+		char hex[65] = "";
+		uint64_t len = it->t->length;
+		struct stat st;
+
+		if (strcmp(it->kind, "model") != 0)
+			continue;
+		for (size_t h = 0; h < it->t->hashes.n; h++)
+			if (it->t->hashes.h[h].alg == TUF_HASH_SHA256)
+				sl_hex_encode(it->t->hashes.h[h].digest, 32, hex);
+		dest = model_dir(models_dir, it->model, hex);
+		if (!dest)
+			return -ENOMEM;
+		if (hex[0] && lstat(dest, &st) == 0)
+			continue; /* already staged: kept when it verifies, re-checked when staged */
+		/* An archive is kept next to the tree unpacked from it (at most its size again). */
+		if (agent_untar_is_archive(base ? base + 1 : it->t->path))
+			len = len > UINT64_MAX / 2 ? UINT64_MAX : 2 * len;
+		len = len > UINT64_MAX - block ? UINT64_MAX : (len + block - 1) / block * block;
+		need = need > UINT64_MAX - len ? UINT64_MAX : need + len;
+	}
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (need > avail)
+		return sl_error(-ENOSPC,
+				"%s: release %s needs %ju bytes for its models, the file system has "
+				"%ju free",
+				models_dir, rel->release, (uintmax_t)need, (uintmax_t)avail);
 	return 0;
 }
 
@@ -140,6 +198,8 @@ int agent_model_stage(const char *models_dir, const struct agent_item *it, struc
 		return sl_error(r, "%s: cannot create a staging directory: %s", dir,
 				sl_strerror(r));
 	r = fetch_into(tmp, it, f, url, t, progress, userdata);
+	if (r >= 0 && agent_untar_is_archive(it->file))
+		r = agent_untar_unpack_dir(tmp, it->file);
 	if (r >= 0 && chmod(tmp, 0755) < 0)
 		r = -errno;
 	if (r >= 0 && rename(tmp, dest) < 0)

@@ -188,19 +188,121 @@ static int check_release(const struct agent_config *cfg, struct agent_release *r
 	return 0;
 }
 
+/* Delegated candidates (paths) for one device, from tuf_updater_list_delegated_targets(). */
+struct candidates {
+	const struct tuf_targets *top; /* borrowed: the top-level targets */
+	const char *hardware;
+	char **paths; /* owned, each owned */
+	size_t n;
+	size_t cap;
+};
+
+static void candidates_clear(struct candidates *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->paths[i]);
+	free(c->paths);
+}
+
+static bool for_hardware(const struct tuf_target *t, const char *hardware)
+{
+	struct json_object *sl;
+
+	return t->custom && json_object_object_get_ex(t->custom, "sluice", &sl) &&
+	       json_object_is_type(sl, json_type_object) && hardware_matches(sl, hardware);
+}
+
+/*
+ * Keep a path a delegated role lists for this hardware, once. Entries for other hardware are
+ * left out: when the role trusted for a path is walked, its own entry is a candidate too.
+ * A top-level path resolves to the top-level entry, which is taken from there.
+ */
+static int add_candidate(const struct tuf_target *t, const char *role, void *userdata)
+{
+	struct candidates *c = userdata;
+	char *p;
+
+	if (!for_hardware(t, c->hardware) || tuf_targets_find(c->top, t->path))
+		return 0;
+	for (size_t i = 0; i < c->n; i++)
+		if (!strcmp(c->paths[i], t->path))
+			return 0;
+	if (c->n == AGENT_MAX_CANDIDATES)
+		return sl_error(SL_E_TOO_LARGE,
+				"role %s: more than %d delegated targets for hardware %s", role,
+				AGENT_MAX_CANDIDATES, c->hardware);
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? 2 * c->cap : 16;
+		char **np = reallocarray(c->paths, ncap, sizeof(*np));
+
+		if (!np)
+			return -ENOMEM;
+		c->paths = np;
+		c->cap = ncap;
+	}
+	p = strdup(t->path);
+	if (!p)
+		return -ENOMEM;
+	c->paths[c->n++] = p;
+	return 0;
+}
+
+/*
+ * The targets a release is chosen from (*ret malloc'd, entries borrowed from the updater):
+ * top-level targets in document order, then each delegated candidate as
+ * tuf_updater_get_target() resolves it (path patterns, terminating delegations, pre-order
+ * precedence); a candidate that does not resolve is ignored.
+ */
+static int collect_targets(struct agent_repo *r, const struct tuf_metadata *md,
+			   const char *hardware, const struct tuf_target ***ret, size_t *ret_n)
+{
+	struct candidates c = {.top = &md->u.targets, .hardware = hardware};
+	const struct tuf_target **all;
+	size_t n = 0;
+	int k;
+
+	k = tuf_updater_list_delegated_targets(r->updater, add_candidate, &c);
+	all = k < 0 ? NULL : calloc(md->u.targets.n_targets + c.n + 1, sizeof(*all));
+	if (k >= 0 && !all)
+		k = -ENOMEM;
+	for (size_t i = 0; k >= 0 && i < md->u.targets.n_targets; i++)
+		all[n++] = &md->u.targets.targets[i];
+	for (size_t i = 0; k >= 0 && i < c.n; i++) {
+		k = tuf_updater_get_target(r->updater, c.paths[i], &all[n]);
+		if (k == TUF_E_NOT_FOUND) {
+			k = 0; /* listed outside the role's paths, or shadowed */
+			continue;
+		}
+		n += k >= 0;
+	}
+	candidates_clear(&c);
+	if (k < 0) {
+		free(all);
+		return k;
+	}
+	*ret = all;
+	*ret_n = n;
+	return 0;
+}
+
 int agent_release_select(struct agent_repo *r, const struct agent_config *cfg, const char *want,
 			 struct agent_release *ret)
 {
 	const struct tuf_metadata *md = tuf_updater_trusted(r->updater, TUF_ROLE_TARGETS);
+	_cleanup_free_ const struct tuf_target **all = NULL;
 	struct agent_release rel = {};
 	struct agent_rtarget rt;
+	size_t n;
 	int k;
 
 	if (!md)
 		return sl_error(TUF_E_STATE, "targets metadata not loaded (refresh first)");
+	k = collect_targets(r, md, cfg->hardware, &all, &n);
+	if (k < 0)
+		return k;
 	/* First pass: the release name (want, or the newest version for this hardware). */
-	for (size_t i = 0; i < md->u.targets.n_targets; i++) {
-		k = parse_target(&md->u.targets.targets[i], cfg->hardware, &rt);
+	for (size_t i = 0; i < n; i++) {
+		k = parse_target(all[i], cfg->hardware, &rt);
 		if (k < 0)
 			return k;
 		if (k == 0)
@@ -212,10 +314,11 @@ int agent_release_select(struct agent_repo *r, const struct agent_config *cfg, c
 		}
 	}
 	if (!rel.release)
-		return sl_error(TUF_E_NOT_FOUND, "no release%s%s for hardware %s in targets.json",
+		return sl_error(TUF_E_NOT_FOUND,
+				"no release%s%s for hardware %s in the targets metadata",
 				want ? " " : "", want ? want : "", cfg->hardware);
-	for (size_t i = 0; i < md->u.targets.n_targets; i++) {
-		k = parse_target(&md->u.targets.targets[i], cfg->hardware, &rt);
+	for (size_t i = 0; i < n; i++) {
+		k = parse_target(all[i], cfg->hardware, &rt);
 		if (k <= 0 || strcmp(rt.release, rel.release) != 0)
 			continue;
 		if (rel.n == AGENT_MAX_ITEMS)

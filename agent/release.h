@@ -8,6 +8,9 @@
 #include "state.h"
 #include "tuf/updater.h"
 
+/* Most paths delegated roles list for this device's hardware that one selection considers. */
+#define AGENT_MAX_CANDIDATES 4096
+
 /* A device's view of one repository (control plane or offline directory). */
 struct agent_repo {
 	struct tuf_fetcher *fetcher;
@@ -49,8 +52,15 @@ struct agent_repo *agent_repo_free(struct agent_repo *r);
 int agent_dir_url(const char *dir, char **ret);
 
 /*
- * Pick a release among the refreshed top-level targets that carry custom.sluice and list
- * cfg->hardware: the one named want, or (want NULL) the newest by version. Every target of
+ * Pick a release among the refreshed targets that carry custom.sluice and list cfg->hardware:
+ * the one named want, or (want NULL) the newest by version. The targets are the top-level
+ * ones (in document order) and then those of delegated roles (DESIGN.md §3, e.g. `models`),
+ * found with tuf_updater_list_delegated_targets() (hash-prefix and succinct hash-bin
+ * delegations are not walked) and each taken as tuf_updater_get_target() resolves its path,
+ * so a role's entry counts only where the delegation makes it responsible for the path;
+ * de-duplicated by path. A delegated role that fails to load or verify fails the selection
+ * with its typed error (e.g. TUF_E_THRESHOLD); more than AGENT_MAX_CANDIDATES delegated paths
+ * for this hardware is SL_E_TOO_LARGE. Every target of
  * the release must agree on its version and be of kind image (for cfg's slot class, at most
  * one) or model. TUF_E_NOT_FOUND when no release matches this device; TUF_E_FORMAT for
  * malformed sluice fields; TUF_E_UNSUPPORTED for kinds this agent cannot install.

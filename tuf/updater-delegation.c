@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Target lookup (§5.6.7): pre-order depth-first search of delegations, loading delegated roles. */
+/*
+ * Target lookup (§5.6.7): pre-order depth-first search of delegations, loading delegated roles,
+ * and the enumeration of delegated roles' targets over the same walk.
+ */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,4 +366,90 @@ int tuf_updater_get_target(struct tuf_updater *u, const char *path, const struct
 		return sl_error(TUF_E_NOT_FOUND, "target '%s': no trusted role lists it", path);
 	*ret = t;
 	return 0;
+}
+
+/* ---- enumeration of candidate targets ---- */
+
+static bool walk_seen_role(const struct walk *w, const char *role)
+{
+	for (size_t i = 0; i < w->n_seen; i++)
+		if (strcmp(w->seen[i].role, role) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Push every role md delegates to by "paths", first listed on top. Hash-prefix delegations,
+ * succinct bins and roles with no paths are not walked (see the header).
+ */
+static int push_listed_children(struct walk *w, const struct visit *v,
+				const struct tuf_metadata *md)
+{
+	const struct tuf_delegations *d = md->u.targets.delegations;
+	int r;
+
+	if (!d || d->succinct)
+		return 0;
+	for (size_t i = d->n_roles; i-- > 0;) {
+		const struct tuf_delegated_role *c = &d->roles[i];
+
+		if (c->n_paths == 0)
+			continue;
+		r = visits_append(&w->stack, &w->n_stack, &w->cap_stack, c->name, v->role, d,
+				  &c->keys);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int list_visit(struct tuf_updater *u, struct walk *w, const struct visit *v,
+		      tuf_updater_list_fn cb, void *userdata)
+{
+	const struct tuf_metadata *md = u->trusted[TUF_ROLE_TARGETS];
+	int r;
+
+	if (v->delegations) {
+		r = load_delegated(u, v, &md);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < md->u.targets.n_targets; i++) {
+			r = cb(&md->u.targets.targets[i], v->role, userdata);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = visits_append(&w->seen, &w->n_seen, &w->cap_seen, v->role, v->delegator, NULL, NULL);
+	if (r < 0)
+		return r;
+	return push_listed_children(w, v, md);
+}
+
+int tuf_updater_list_delegated_targets(struct tuf_updater *u, tuf_updater_list_fn cb,
+				       void *userdata)
+{
+	struct walk w = {};
+	int r;
+
+	assert(cb);
+	if (!u->refreshed)
+		return sl_error(TUF_E_STATE, "delegated targets: metadata was not refreshed");
+	r = visits_append(&w.stack, &w.n_stack, &w.cap_stack, "targets", "root", NULL, NULL);
+	while (r >= 0 && w.n_stack > 0) {
+		struct visit v = w.stack[--w.n_stack];
+
+		/* Each role once, whichever delegator leads to it again (or in a cycle). */
+		if (!walk_seen_role(&w, v.role)) {
+			if (w.n_seen < u->limits.max_delegations)
+				r = list_visit(u, &w, &v, cb, userdata);
+			else
+				r = sl_error(TUF_E_DELEGATION,
+					     "delegated targets: role '%s' (delegated by %s) is "
+					     "beyond the limit of %u roles visited",
+					     v.role, v.delegator, u->limits.max_delegations);
+		}
+		visit_clear(&v);
+	}
+	walk_done(&w);
+	return r < 0 ? r : 0;
 }

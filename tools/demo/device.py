@@ -30,7 +30,9 @@ def attach(root):
     d.root = root
     d.state = os.path.join(root, "state")
     d.slots = {"a": os.path.join(root, "slot-a"), "b": os.path.join(root, "slot-b")}
+    d.bootloader = "file"  # the demo's devices use the `file` backend
     d.env_path = os.path.join(root, "boot.env")
+    d.boot_files = [d.env_path]
     d.models = os.path.join(root, "models")
     d.conf = os.path.join(root, "agent.conf")
     d.reboot_marker = os.path.join(root, "reboot-requested")

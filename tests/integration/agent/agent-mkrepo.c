@@ -2,6 +2,7 @@
 /* Test helper: build or republish a small consistent-snapshot TUF repository with the tuf writer.
  */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <json-c/json.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -16,12 +17,18 @@
 
 /*
  * agent-mkrepo REPO SPEC.json
- *   SPEC = {"version": V, "targets": [{"path": P, "file": F, "custom": {...}}]}
+ *   SPEC = {"version": V, "targets": [{"path": P, "file": F, "custom": {...}}],
+ *           "delegations": [{"name": R, "paths": [PATTERN, ...], "terminating": false,
+ *                            "wrong_key": false, "targets": [... as above]}]}
  * Creates REPO/metadata/1.root.json on first use (Ed25519 keys from fixed seeds: root 1,
  * targets 2, snapshot 3, timestamp 4), then writes V.targets.json, V.snapshot.json and
  * timestamp.json (version V) and copies each file to REPO/targets/<dir>/<sha256>.<name>.
+ * "delegations" (optional) are delegated by top-level targets in that order, each to the
+ * delegated key (seed 5) with threshold 1, and written as V.<R>.json (version V); a role with
+ * "wrong_key" is signed by a key nobody delegated to (seed 6) instead. A role's targets are
+ * not checked against its paths: a role listing a path outside them is a test case.
  */
-enum { K_ROOT = 1, K_TARGETS, K_SNAPSHOT, K_TIMESTAMP, K_MAX };
+enum { K_ROOT = 1, K_TARGETS, K_SNAPSHOT, K_TIMESTAMP, K_DELEGATED, K_WRONG, K_MAX };
 static struct tuf_signer *signers[K_MAX];
 
 static void die(int r, const char *what)
@@ -108,9 +115,97 @@ static void place_target(struct json_object *targets, const char *tdir, const ch
 	free(name);
 }
 
+static void add_targets(struct json_object *doc, struct json_object *arr)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *t = json_object_array_get_idx(arr, i), *custom = NULL;
+		const char *path, *file;
+
+		CHECK(tuf_json_get_string(t, "path", &path), "target path");
+		CHECK(tuf_json_get_string(t, "file", &file), "target file");
+		json_object_object_get_ex(t, "custom", &custom);
+		CHECK(tuf_writer_targets_add_file(doc, path, file, custom, NULL, NULL), path);
+	}
+}
+
+static void place_targets(struct json_object *doc, struct json_object *arr, const char *tdir)
+{
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		struct json_object *t = json_object_array_get_idx(arr, i);
+		const char *path, *file;
+
+		tuf_json_get_string(t, "path", &path);
+		tuf_json_get_string(t, "file", &file);
+		place_target(doc, tdir, path, file);
+	}
+}
+
+static bool opt_bool(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+/* Delegate role d (a spec entry) from top-level targets doc top. */
+static void delegate(struct json_object *top, struct json_object *d)
+{
+	const char *name, *paths[16];
+	struct json_object *arr;
+	size_t n;
+
+	CHECK(tuf_json_get_string(d, "name", &name), "delegation name");
+	CHECK(tuf_json_get_array(d, "paths", &arr), "delegation paths");
+	n = json_object_array_length(arr);
+	if (n > 16)
+		die(SL_E_TOO_LARGE, "delegation paths");
+	for (size_t i = 0; i < n; i++)
+		paths[i] = json_object_get_string(json_object_array_get_idx(arr, i));
+	CHECK(tuf_writer_delegation_add_role(top, name, 1, opt_bool(d, "terminating"), paths, n,
+					     NULL, 0),
+	      name);
+	CHECK(tuf_writer_delegation_add_key(top, name, tuf_signer_key(signers[K_DELEGATED]), NULL),
+	      name);
+}
+
+/* Write delegated role d (version V) and its targets; list it in snapshot. */
+static void write_delegated(struct json_object *d, struct json_object *top,
+			    struct json_object *snapshot, uint64_t version, const char *meta,
+			    const char *tdir)
+{
+	struct json_object *doc, *arr;
+	char *name = NULL, *bytes, path[8192];
+	const char *role;
+	size_t len;
+
+	tuf_json_get_string(d, "name", &role);
+	CHECK(tuf_json_get_array(d, "targets", &arr), "delegation targets");
+	CHECK(tuf_writer_new(TUF_ROLE_TARGETS, 0, &doc), role);
+	CHECK(tuf_writer_set_version(doc, version), role);
+	add_targets(doc, arr);
+	if (opt_bool(d, "wrong_key")) {
+		/* The writer refuses an unauthorised signature: write the bytes as they are. */
+		CHECK(tuf_writer_sign(doc, signers[K_WRONG]), role);
+		CHECK(tuf_writer_metadata_filename(role, version, true, &name), role);
+		CHECK(tuf_writer_serialize(doc, &bytes, &len), role);
+		snprintf(path, sizeof(path), "%s/%s", meta, name);
+		CHECK(sl_write_file_atomic(path, bytes, len, 0644), path);
+		free(bytes);
+		free(name);
+	} else {
+		CHECK(tuf_writer_sign(doc, signers[K_DELEGATED]), role);
+		write_role(doc, role, top, meta);
+	}
+	place_targets(doc, arr, tdir);
+	CHECK(tuf_writer_serialize(doc, &bytes, &len), role);
+	CHECK(tuf_writer_snapshot_set_meta(snapshot, role, version, bytes, len), role);
+	free(bytes);
+	json_object_put(doc);
+}
+
 int main(int argc, char **argv)
 {
-	struct json_object *spec, *root, *targets, *snapshot, *timestamp, *arr;
+	struct json_object *spec, *root, *targets, *snapshot, *timestamp, *arr, *dels;
 	char meta[4096], tdir[4096];
 	char *bytes;
 	size_t len;
@@ -137,25 +232,14 @@ int main(int argc, char **argv)
 
 	CHECK(tuf_writer_new(TUF_ROLE_TARGETS, 0, &targets), "targets");
 	CHECK(tuf_writer_set_version(targets, (uint64_t)version), "targets version");
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		struct json_object *t = json_object_array_get_idx(arr, i), *custom = NULL;
-		const char *path, *file;
-
-		CHECK(tuf_json_get_string(t, "path", &path), "target path");
-		CHECK(tuf_json_get_string(t, "file", &file), "target file");
-		json_object_object_get_ex(t, "custom", &custom);
-		CHECK(tuf_writer_targets_add_file(targets, path, file, custom, NULL, NULL), path);
-	}
+	add_targets(targets, arr);
+	if (!json_object_object_get_ex(spec, "delegations", &dels))
+		dels = NULL;
+	for (size_t i = 0; dels && i < json_object_array_length(dels); i++)
+		delegate(targets, json_object_array_get_idx(dels, i));
 	CHECK(tuf_writer_sign(targets, signers[K_TARGETS]), "sign targets");
 	write_role(targets, "targets", root, meta);
-	for (size_t i = 0; i < json_object_array_length(arr); i++) {
-		struct json_object *t = json_object_array_get_idx(arr, i);
-		const char *path, *file;
-
-		tuf_json_get_string(t, "path", &path);
-		tuf_json_get_string(t, "file", &file);
-		place_target(targets, tdir, path, file);
-	}
+	place_targets(targets, arr, tdir);
 
 	CHECK(tuf_writer_new(TUF_ROLE_SNAPSHOT, 0, &snapshot), "snapshot");
 	CHECK(tuf_writer_set_version(snapshot, (uint64_t)version), "snapshot version");
@@ -163,6 +247,9 @@ int main(int argc, char **argv)
 	CHECK(tuf_writer_snapshot_set_meta(snapshot, "targets", (uint64_t)version, bytes, len),
 	      "meta");
 	free(bytes);
+	for (size_t i = 0; dels && i < json_object_array_length(dels); i++)
+		write_delegated(json_object_array_get_idx(dels, i), targets, snapshot,
+				(uint64_t)version, meta, tdir);
 	CHECK(tuf_writer_sign(snapshot, signers[K_SNAPSHOT]), "sign snapshot");
 	write_role(snapshot, "snapshot", root, meta);
 

@@ -1,8 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""A simulated A/B device for sluice-agent tests: file-backed slots, the `file` bootloader
-state, a boot simulator that plays U-Boot (bootcount/bootlimit/altbootcmd) and runs the
-agent's boot-time step, plus helpers that build provisioning media (openssl) and TUF
-repositories (agent-mkrepo, the tuf writer)."""
+"""A simulated A/B device for sluice-agent tests: file-backed slots, a bootloader environment
+(the `file` backend's state file, or for the `uboot` backend a redundant U-Boot environment in
+a file that the agent reaches through libubootenv and a fw_env.config), a boot simulator that
+plays U-Boot (bootcount/bootlimit/altbootcmd) and runs the agent's boot-time step, plus helpers
+that build provisioning media (openssl) and TUF repositories (agent-mkrepo, the tuf writer).
+
+The backend is chosen per device (Device(bootloader=...)), by default from
+SLUICE_TEST_BOOTLOADER ("file" when unset)."""
 
 import hashlib
 import json
@@ -13,11 +17,14 @@ import struct
 import subprocess
 import tempfile
 import time
+import zlib
 
 AGENT = os.environ.get("SLUICE_AGENT", "sluice-agent")
 MKREPO = os.environ.get("AGENT_MKREPO", "agent-mkrepo")
 HW = "board-a"
 MAGIC = b"SLIMG1"
+BOOTLOADERS = ("file", "uboot")
+BOOTLOADER = os.environ.get("SLUICE_TEST_BOOTLOADER", "file")
 
 
 class Bricked(Exception):
@@ -56,6 +63,100 @@ def image_release(slot_path):
     with open(slot_path, "rb") as f:
         head = f.read(26)
     return head[10:26].rstrip(b"\0").decode()
+
+
+# ---- the U-Boot environment ---------------------------------------------------------------
+
+class UBootEnv:
+    """A redundant U-Boot environment in one regular file, as U-Boot's env_save and libubootenv
+    keep it on flash: two copies of SIZE bytes (at 0 and SIZE), each
+        CRC-32 of the data (little endian) | flags byte | "name=value\\0"... "\\0" | padding
+    The copy in use is the valid one, or of two valid ones the one with the newer flags
+    (incremented on every save, 255 -> 0 wraps); a save writes the other copy with flags + 1,
+    so the copy in use stays intact until the new one is complete."""
+
+    SIZE = 0x4000
+    DATA = SIZE - 5
+
+    def __init__(self, path, config):
+        self.path = path
+        self.config = config  # the fw_env.config libubootenv reads
+
+    def create(self, variables):
+        """A factory environment: copy 0 holds variables (flags 1), copy 1 is erased flash."""
+        with open(self.path, "wb") as f:
+            f.write(self._image(variables, 1) + b"\xff" * self.SIZE)
+        with open(self.config, "w") as f:
+            f.write("# device  offset  size (a second line: the redundant copy)\n"
+                    f"{self.path} 0x0 {self.SIZE:#x}\n{self.path} {self.SIZE:#x} {self.SIZE:#x}\n")
+
+    def _image(self, variables, flags):
+        data = b"".join(f"{k}={v}".encode() + b"\0" for k, v in variables.items()) + b"\0"
+        assert len(data) <= self.DATA, "environment too large"
+        data = data.ljust(self.DATA, b"\0")
+        return struct.pack("<I", zlib.crc32(data)) + bytes([flags]) + data
+
+    def _copies(self):
+        with open(self.path, "rb") as f:
+            raw = f.read()
+        assert len(raw) == 2 * self.SIZE, f"{self.path}: {len(raw)} bytes, not two copies"
+        out = []
+        for i in range(2):
+            c = raw[i * self.SIZE:(i + 1) * self.SIZE]
+            (crc,) = struct.unpack("<I", c[:4])
+            out.append((zlib.crc32(c[5:]) == crc, c[4], c[5:]))
+        return out
+
+    def current(self):
+        """(index, flags) of the copy in use; AssertionError when neither copy is valid (U-Boot
+        would boot with its built-in default environment: the device lost its boot state)."""
+        (ok0, f0, _), (ok1, f1, _) = self._copies()
+        if ok0 and ok1:
+            if (f0, f1) == (255, 0):
+                return 1, f1
+            if (f0, f1) == (0, 255):
+                return 0, f0
+            return (1, f1) if f1 > f0 else (0, f0)
+        if ok0 or ok1:
+            return (0, f0) if ok0 else (1, f1)
+        raise AssertionError(f"{self.path}: no valid copy of the U-Boot environment")
+
+    def read(self, copy=None):
+        """The variables of the copy in use (or of copy 0/1, which must be valid)."""
+        i = self.current()[0] if copy is None else copy
+        ok, _, data = self._copies()[i]
+        assert ok, f"{self.path}: copy {i} is not valid"
+        env = {}
+        for entry in data.split(b"\0"):
+            if not entry:
+                break  # an empty entry ends the list
+            k, sep, v = entry.decode().partition("=")
+            assert sep, f"{self.path}: entry without '=': {entry!r}"
+            env[k] = v
+        return env
+
+    def save(self, variables):
+        """U-Boot's saveenv: the whole environment into the other copy, flags + 1."""
+        i, flags = self.current()
+        with open(self.path, "r+b") as f:
+            f.seek((1 - i) * self.SIZE)
+            f.write(self._image(variables, (flags + 1) & 0xFF))
+            f.flush()
+            os.fsync(f.fileno())
+
+
+# What U-Boot itself keeps in the environment; the agent must leave all of it alone.
+UBOOT_DEFAULTS = {
+    "arch": "arm",
+    "baudrate": "115200",
+    "bootdelay": "0",
+    "ethaddr": "02:00:00:5e:00:53",
+    "bootcmd": "setenv bootargs console=ttyS0,115200 root=PARTLABEL=rootfs_${boot_slot} rootwait "
+               "sluice.slot=${boot_slot}; load mmc 0:rootfs_${boot_slot} ${kernel_addr_r} /boot/Image; "
+               "booti ${kernel_addr_r} - ${fdtcontroladdr}",
+    "altbootcmd": "if test ${boot_slot} = a; then setenv boot_slot b; else setenv boot_slot a; fi; "
+                  "setenv upgrade_available 0; setenv bootcount 0; saveenv; run bootcmd",
+}
 
 
 # ---- provisioning media ---------------------------------------------------------------
@@ -146,15 +247,30 @@ def publish(repo, version, targets):
 # ---- the device -------------------------------------------------------------------------
 
 class Device:
-    """A device in a directory: state/, slot-a, slot-b, boot.env, models/, agent.conf."""
+    """A device in a directory: state/, slot-a, slot-b, models/, agent.conf and the boot
+    environment: boot.env for the `file` backend; for `uboot`, uboot.env (a redundant U-Boot
+    environment), fw_env.config and cmdline (the kernel command line the boot script passes,
+    read by the agent through SLUICE_KERNEL_CMDLINE)."""
 
     def __init__(self, root, slot_size=8 << 20, factory_release="1", bootlimit=1,
                  health="head -c 10 \"$SLUICE_SLOT_DEVICE\" | grep -q GOOD",
-                 smoke="grep -q GOODMODEL \"$SLUICE_MODEL_PATH\"", extra_conf=""):
+                 smoke="grep -q GOODMODEL \"$SLUICE_MODEL_PATH\"", extra_conf="", bootloader=None):
         self.root = root
+        self.bootloader = bootloader or BOOTLOADER
+        assert self.bootloader in BOOTLOADERS, self.bootloader
         self.state = os.path.join(root, "state")
         self.slots = {"a": os.path.join(root, "slot-a"), "b": os.path.join(root, "slot-b")}
-        self.env_path = os.path.join(root, "boot.env")
+        if self.bootloader == "uboot":
+            self.env_path = os.path.join(root, "uboot.env")
+            self.fw_config = os.path.join(root, "fw_env.config")
+            self.cmdline = os.path.join(root, "cmdline")
+            self.uboot = UBootEnv(self.env_path, self.fw_config)
+            self.boot_files = [self.env_path, self.cmdline]
+            boot_conf = f"bootloader = uboot\nuboot_config = {self.fw_config}"
+        else:
+            self.env_path = os.path.join(root, "boot.env")
+            self.boot_files = [self.env_path]
+            boot_conf = f"bootloader = file\nbootloader_state = {self.env_path}"
         self.models = os.path.join(root, "models")
         self.conf = os.path.join(root, "agent.conf")
         self.reboot_marker = os.path.join(root, "reboot-requested")
@@ -168,8 +284,14 @@ class Device:
         with open(img, "rb") as src, open(self.slots["a"], "r+b") as dst:
             dst.write(src.read())
         os.unlink(img)
-        self.write_env({"boot_slot": "a", "upgrade_available": 0, "bootcount": 0,
-                        "bootlimit": bootlimit, "booted": "a"})
+        factory = {"boot_slot": "a", "upgrade_available": 0, "bootcount": 0, "bootlimit": bootlimit,
+                   "booted": "a"}
+        if self.bootloader == "uboot":
+            self.uboot.create(dict(UBOOT_DEFAULTS, **{k: str(v) for k, v in factory.items()
+                                                      if k != "booted"}))
+            self._write_cmdline("a")
+        else:
+            self.write_env(factory)
         with open(self.conf, "w") as f:
             f.write(f"""[agent]
 state_dir = {self.state}
@@ -179,8 +301,7 @@ runtimes = onnxruntime=1.17
 [slot.rootfs]
 a = {self.slots['a']}
 b = {self.slots['b']}
-bootloader = file
-bootloader_state = {self.env_path}
+{boot_conf}
 [models]
 dir = {self.models}
 reload_command = true
@@ -194,24 +315,27 @@ command = touch {self.reboot_marker}
 {extra_conf}""")
 
     # -- the agent --
-    def agent(self, *args, check=False, env=None, **kw):
+    def agent_env(self, env=None):
+        """The agent's environment: the kernel command line of this device, env on top."""
         e = dict(os.environ)
         e.pop("SLUICE_AGENT_TEST_PAUSE", None)
+        e.pop("SLUICE_KERNEL_CMDLINE", None)
+        if self.bootloader == "uboot":
+            e["SLUICE_KERNEL_CMDLINE"] = self.cmdline
         if env:
             e.update(env)
+        return e
+
+    def agent(self, *args, check=False, env=None, **kw):
         p = subprocess.run([AGENT, "--config", self.conf, *args], capture_output=True, text=True,
-                           env=e, **kw)
+                           env=self.agent_env(env), **kw)
         if check and p.returncode != 0:
             raise AssertionError(f"sluice-agent {' '.join(args)} failed: {p.stdout}{p.stderr}")
         return p
 
     def spawn(self, *args, env=None):
-        e = dict(os.environ)
-        e.pop("SLUICE_AGENT_TEST_PAUSE", None)
-        if env:
-            e.update(env)
         return subprocess.Popen([AGENT, "--config", self.conf, *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, env=e)
+                                stderr=subprocess.PIPE, text=True, env=self.agent_env(env))
 
     def status(self):
         return json.loads(self.agent("status", "--json", check=True).stdout)
@@ -221,7 +345,16 @@ command = touch {self.reboot_marker}
         return json.load(open(p)) if os.path.exists(p) else {"phase": "idle", "targets": []}
 
     # -- the bootloader --
+    OUR_VARS = ("boot_slot", "upgrade_available", "bootcount", "bootlimit")
+
     def read_env(self):
+        """boot_slot, upgrade_available, bootcount, bootlimit and booted (the slot started)."""
+        if self.bootloader == "uboot":
+            v = self._uboot_vars()
+            env = {"boot_slot": v["boot_slot"], "booted": self._cmdline_slot()}
+            for k in self.OUR_VARS[1:]:
+                env[k] = _ulong(v, k)
+            return env
         env = {"boot_slot": "a", "upgrade_available": 0, "bootcount": 0, "bootlimit": 1, "booted": "a"}
         if os.path.exists(self.env_path):
             for line in open(self.env_path):
@@ -230,30 +363,86 @@ command = touch {self.reboot_marker}
         return env
 
     def write_env(self, env):
+        """Set the variables as the bootloader would (U-Boot: setenv + saveenv, and the
+        kernel command line of a boot from env["booted"])."""
+        if self.bootloader == "uboot":
+            v = self._uboot_vars()
+            new = dict(v, **{k: str(env[k]) for k in self.OUR_VARS})
+            if new != v:
+                self.uboot.save(new)
+            self._write_cmdline(env["booted"])
+            return
         tmp = self.env_path + ".sim"
         with open(tmp, "w") as f:
             for k in ("boot_slot", "upgrade_available", "bootcount", "bootlimit", "booted"):
                 f.write(f"{k}={env[k]}\n")
         os.replace(tmp, self.env_path)
 
+    def boot_state(self):
+        """The bytes of the boot environment (for byte-identical comparisons)."""
+        return b"".join(open(p, "rb").read() for p in self.boot_files)
+
+    def _uboot_vars(self):
+        v = self.uboot.read()
+        for k, val in UBOOT_DEFAULTS.items():
+            assert v.get(k) == val, f"U-Boot variable {k} changed: {v.get(k)!r}"
+        assert v.get("boot_slot") in ("a", "b"), f"boot_slot={v.get('boot_slot')!r}"
+        return v
+
+    def _write_cmdline(self, slot):
+        with open(self.cmdline, "w") as f:
+            f.write(f"console=ttyS0,115200 root=PARTLABEL=rootfs_{slot} rootwait sluice.slot={slot}\n")
+
+    def _cmdline_slot(self):
+        words = open(self.cmdline).read().split()
+        return [w for w in words if w.startswith("sluice.slot=")][-1].split("=", 1)[1]
+
+    def _boot_file(self):
+        """The `file` bootloader: count, fall back, record the slot it starts."""
+        env = self.read_env()
+        if env["upgrade_available"]:
+            env["bootcount"] += 1
+            if env["bootcount"] > env["bootlimit"]:
+                env["boot_slot"] = "b" if env["boot_slot"] == "a" else "a"
+                env["upgrade_available"] = 0
+                env["bootcount"] = 0
+        env["booted"] = env["boot_slot"]
+        self.write_env(env)
+        return env["booted"], env["upgrade_available"]
+
+    def _boot_uboot(self):
+        """U-Boot with CONFIG_BOOTCOUNT_LIMIT and the count in the environment
+        (CONFIG_BOOTCOUNT_ENV): while upgrade_available=1 every boot increments bootcount and
+        saves the environment; once bootcount > bootlimit (bootlimit 0: no limit) it runs
+        altbootcmd instead of bootcmd: switch boot_slot, clear upgrade_available and bootcount,
+        saveenv, run bootcmd. bootcmd passes sluice.slot=${boot_slot} to the kernel."""
+        v = self._uboot_vars()
+        trial = _ulong(v, "upgrade_available")
+        bootcount = 0
+        if trial:
+            bootcount = _ulong(v, "bootcount") + 1
+            v["bootcount"] = str(bootcount)
+            self.uboot.save(v)
+        bootlimit = _ulong(v, "bootlimit")
+        if bootlimit and bootcount > bootlimit:  # altbootcmd
+            v["boot_slot"] = "b" if v["boot_slot"] == "a" else "a"
+            v["upgrade_available"] = "0"
+            v["bootcount"] = "0"
+            self.uboot.save(v)
+            trial = 0
+        self._write_cmdline(v["boot_slot"])  # bootcmd
+        return v["boot_slot"], trial
+
     def reboot(self, boot_check=True, max_boots=8):
         """Power-cycle: U-Boot's bootcount logic, boot the primary slot, run boot-check.
         A slot without a good image hangs; the watchdog resets (bootcount goes up)."""
         for _ in range(max_boots):
             self.boots += 1
-            env = self.read_env()
-            if env["upgrade_available"]:
-                env["bootcount"] += 1
-                if env["bootcount"] > env["bootlimit"]:
-                    env["boot_slot"] = "b" if env["boot_slot"] == "a" else "a"
-                    env["upgrade_available"] = 0
-                    env["bootcount"] = 0
-            env["booted"] = env["boot_slot"]
-            self.write_env(env)
-            if not image_good(self.slots[env["booted"]]):
-                if env["upgrade_available"]:
+            booted, trial = self._boot_uboot() if self.bootloader == "uboot" else self._boot_file()
+            if not image_good(self.slots[booted]):
+                if trial:
                     continue  # hangs, watchdog reset
-                raise Bricked(f"slot {env['booted']} holds no good image and there is no fallback")
+                raise Bricked(f"slot {booted} holds no good image and there is no fallback")
             if os.path.exists(self.reboot_marker):
                 os.unlink(self.reboot_marker)
             if boot_check:
@@ -261,7 +450,7 @@ command = touch {self.reboot_marker}
             if os.path.exists(self.reboot_marker):
                 os.unlink(self.reboot_marker)
                 continue  # the agent asked for a reboot (rollback)
-            return env["booted"]
+            return booted
         raise AssertionError("reboot loop not broken")
 
     def booted(self):
@@ -294,7 +483,7 @@ command = touch {self.reboot_marker}
                     p = os.path.join(dp, dn)
                     if os.path.islink(p):
                         h.update(p.encode() + os.readlink(p).encode())
-        for p in (self.env_path, self.slots["a"], self.slots["b"]):
+        for p in (*self.boot_files, self.slots["a"], self.slots["b"]):
             h.update(open(p, "rb").read())
         return h.hexdigest()
 
@@ -315,6 +504,14 @@ command = touch {self.reboot_marker}
             if os.path.lexists(cur):
                 assert os.path.isdir(cur), f"{cur} dangles"
         return st
+
+
+def _ulong(v, name):
+    """A counter of the U-Boot environment as U-Boot reads it (unset: 0), strictly decimal:
+    the agent must never write anything else."""
+    val = v.get(name, "0")
+    assert val.isdigit() and val.isascii(), f"U-Boot variable {name}={val!r} is not a number"
+    return int(val)
 
 
 def wait_stopped(proc, timeout=20):

@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Install scenarios (I) on file-backed A/B slots with the `file` bootloader and the boot
-simulator: offline install, trial boot commit and rollback, reboot loops, refusals before
-the first byte, no-op, downgrade, staged data changed after verification, models, receipts,
-and a second instance."""
+"""Install scenarios (I) on file-backed A/B slots with the boot simulator, once with each
+bootloader backend: `file` (a state file) and `uboot` (libubootenv on a file-backed, redundant
+U-Boot environment; SLUICE_TEST_BOOTLOADER=file|uboot runs one of them): offline install,
+trial boot commit and rollback, reboot loops, refusals before the first byte, no-op,
+downgrade, staged data changed after verification, models, receipts, and a second instance."""
 
 import glob
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,13 +18,16 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bootsim as bs  # noqa: E402
 
-W = bs.World()
+W = None  # the World of the backend under test
+BACKEND = None
 failures = 0
+counts = {}
 
 
 def check(name, cond, detail=""):
     global failures
-    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
+    print(("ok   " if cond else "FAIL ") + f"[{BACKEND}] " + name + ("" if cond else f": {detail}"))
+    counts[BACKEND] = counts.get(BACKEND, 0) + 1
     if not cond:
         failures += 1
 
@@ -56,7 +61,43 @@ def verify_receipt(path, dev):
     return v.returncode == 0 and r["signatures"][0]["alg"] == "ecdsa-sha256", r["signed"]
 
 
-def main():
+def uboot_written(dev):
+    """The trial switch went through libubootenv into the redundant copy: the copy in use
+    before is intact, U-Boot's own variables are kept, and fw_printenv reads the same."""
+    env = dev.uboot
+    (cur, flags), old = env.current(), env.read(copy=0)
+    new = env.read()
+    check("U-Boot: the switch was saved into the other copy, the old copy intact",
+          cur == 1 and flags == 2 and old["boot_slot"] == "a" and old["upgrade_available"] == "0"
+          and new["boot_slot"] == "b" and new["upgrade_available"] == "1" and new["bootcount"] == "0"
+          and all(new[k] == v for k, v in bs.UBOOT_DEFAULTS.items()), f"{cur} {flags} {old} {new}")
+    if not shutil.which("fw_printenv"):
+        print(f"skip [{BACKEND}] fw_printenv cross-check: fw_printenv is not installed "
+              "(Debian package libubootenv-tool)")
+        return
+    p = subprocess.run(["fw_printenv", "-c", dev.fw_config], capture_output=True, text=True)
+    seen = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
+    check("U-Boot: fw_printenv reads the environment the simulator reads", p.returncode == 0 and
+          seen == new, f"{p.stderr} {seen} {new}")
+
+
+def uboot_refusals(dev):
+    """An environment without a valid copy, and a kernel command line without sluice.slot=, are
+    refused before the first byte: the agent never guesses the boot state."""
+    good = open(dev.env_path, "rb").read()
+    bad = bytearray(good)
+    bad[bs.UBootEnv.SIZE // 2] ^= 1
+    bad[bs.UBootEnv.SIZE + bs.UBootEnv.SIZE // 2] ^= 1
+    open(dev.env_path, "wb").write(bad)
+    refused(dev, "U-Boot environment with no valid copy refused", "no valid copy")
+    open(dev.env_path, "wb").write(good)
+    cmdline = open(dev.cmdline).read()
+    open(dev.cmdline, "w").write("console=ttyS0,115200 rootwait\n")
+    refused(dev, "kernel command line without sluice.slot= refused", "no sluice.slot=")
+    open(dev.cmdline, "w").write(cmdline)
+
+
+def scenarios():
     size = W.image_size
     img2 = W.file("rootfs-2.img", release="2", size=size)
     model2 = W.file("det-2.onnx", b"GOODMODEL v2\n")
@@ -67,13 +108,15 @@ def main():
     ])
 
     # 1. Offline install, trial boot, commit.
-    dev = W.device()
+    dev = W.device(bootloader=BACKEND)
     p = dev.agent("install", "--from", W.repo)
     st = dev.install_state()
     env = dev.read_env()
     check("install switches to slot b", p.returncode == 0 and st["phase"] == "switched" and
           env["boot_slot"] == "b" and env["upgrade_available"] == 1 and
           os.path.exists(dev.reboot_marker), f"{p.stdout}{p.stderr} {st} {env}")
+    if BACKEND == "uboot":
+        uboot_written(dev)
     check("previous model untouched before the trial boot", not os.path.lexists(
         os.path.join(dev.models, "det", "current")))
     p2 = dev.agent("install", "--from", W.repo)
@@ -125,8 +168,10 @@ def main():
     dev.agent("install", "--from", W.repo, check=True)
     booted = dev.reboot()
     st = dev.assert_consistent()
+    env = dev.read_env()
     check("reboot loop broken by bootcount", booted == "b" and st["phase"] == "rolled_back" and
-          "fell back" in st["error"], st)
+          "fell back" in st["error"] and env["boot_slot"] == "b" and not env["upgrade_available"]
+          and env["bootcount"] == 0, f"{st} {env}")
 
     # 5. Refusals before the first byte leave everything byte-identical.
     big = W.file("rootfs-5.img", release="5", size=9 << 20)
@@ -146,7 +191,9 @@ def main():
     # 6. Staged data changed after verification: the re-read from the slot catches it.
     img8 = W.file("rootfs-8.img", release="8", size=size)
     W.publish([("images/rootfs-8.img", img8, bs.sluice_custom("image", "8", slot_class="rootfs"))])
-    env_before = open(dev.env_path).read()
+    if BACKEND == "uboot":
+        uboot_refusals(dev)
+    env_before = dev.boot_state()
     proc = dev.spawn("install", "--from", W.repo, env={"SLUICE_AGENT_TEST_PAUSE": "written"})
     stopped = bs.wait_stopped(proc)
     with open(dev.slots["a"], "r+b") as f:
@@ -160,7 +207,7 @@ def main():
     st = dev.assert_consistent()
     check("data changed after writing is caught", stopped and proc.returncode == 1 and
           st["phase"] == "failed" and st["error"].startswith("TUF_E_HASH") and
-          open(dev.env_path).read() == env_before, f"{err} {st}")
+          dev.boot_state() == env_before, f"{err} {st}")
     p = dev.agent("install", "--from", W.repo)
     dev.reboot()
     st = dev.assert_consistent()
@@ -173,11 +220,11 @@ def main():
         data = bytearray(open(f, "rb").read())
         data[100] ^= 1
         open(f, "wb").write(data)
-    env_before = open(dev.env_path).read()
+    env_before = dev.boot_state()
     p = dev.agent("install", "--from", W.repo)
     st = dev.install_state()
     check("substituted artifact refused", p.returncode == 1 and st["phase"] == "failed" and
-          st["error"].startswith("TUF_E_HASH") and open(dev.env_path).read() == env_before, p.stderr)
+          st["error"].startswith("TUF_E_HASH") and dev.boot_state() == env_before, p.stderr)
 
     # 8. Models: a failed smoke test swaps back; a good one commits without a reboot.
     old = os.readlink(os.path.join(dev.models, "det", "current"))
@@ -219,13 +266,44 @@ def main():
     p = subprocess.run([bs.AGENT, "--config", bad, "install", "--from", W.repo], capture_output=True, text=True)
     check("config error names section and key", p.returncode == 1 and "[health] deadline_s" in p.stderr, p.stderr)
 
-    print(f"{failures} failures")
+    # 11. U-Boot only: power lost while the agent saved the switch, the new copy is torn. U-Boot
+    # boots the intact older copy (no trial); boot-check records the fall-back, and the release
+    # installs on the next attempt.
+    if BACKEND == "uboot":
+        img13 = W.file("rootfs-13.img", release="13", size=size)
+        W.publish([("images/rootfs-13.img", img13, bs.sluice_custom("image", "13", slot_class="rootfs"))])
+        was = dev.booted()
+        dev.agent("install", "--from", W.repo, check=True)
+        cur, _ = dev.uboot.current()
+        with open(dev.env_path, "r+b") as f:
+            f.seek(cur * bs.UBootEnv.SIZE + 100)
+            f.write(b"\xff\x00torn")
+        booted = dev.reboot()
+        st = dev.assert_consistent()
+        env = dev.read_env()
+        check("torn environment save: the older copy boots the good slot", booted == was and
+              st["phase"] == "rolled_back" and "fell back" in st["error"] and
+              env["boot_slot"] == was and not env["upgrade_available"], f"{booted} {st} {env}")
+        dev.agent("install", "--from", W.repo, check=True)
+        booted = dev.reboot()
+        st = dev.assert_consistent()
+        check("the release installs on the next attempt", booted != was and
+              st["phase"] == "committed" and st["installed"]["release"] == "13", st)
+
+
+
+def main():
+    global W, BACKEND
+    one = os.environ.get("SLUICE_TEST_BOOTLOADER")
+    for BACKEND in [one] if one else bs.BOOTLOADERS:
+        W = bs.World()
+        try:
+            scenarios()
+        finally:
+            W.cleanup()
+    print(", ".join(f"{b}: {n} checks" for b, n in counts.items()) + f"; {failures} failures")
     return 1 if failures else 0
 
 
 if __name__ == "__main__":
-    try:
-        rc = main()
-    finally:
-        W.cleanup()
-    sys.exit(rc)
+    sys.exit(main())

@@ -7,6 +7,7 @@ booted on a good slot with a consistent state store."""
 
 import os
 import random
+import shutil
 import signal
 import sys
 import time
@@ -14,7 +15,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bootsim as bs  # noqa: E402
 
-W = bs.World(image_size=12 << 20)
+# 64 MiB: four persisted resume points (length/16) and a write window long enough to cut into.
+W = bs.World(image_size=64 << 20)
 failures = 0
 RUNS = int(os.environ.get("AGENT_KILL_RUNS", "200"))
 
@@ -46,7 +48,7 @@ def recover(dev, max_steps=12):
 
 
 def device():
-    return W.device(slot_size=16 << 20)
+    return W.device(slot_size=(64 + 4) << 20)
 
 
 def cut_at_phase(phase, verb="install"):
@@ -90,18 +92,32 @@ def main():
     for phase in ("booted", "committed"):
         cut_at_phase(phase, verb="boot-check")
 
-    # Calibrate: how long does an uninterrupted install take?
+    # Calibrate: when, after the start, is the slot being written? (first `downloading` seen
+    # to first `written` seen, sampling the state file)
     dev = device()
     t0 = time.monotonic()
-    dev.agent("install", "--from", W.repo, check=True)
+    proc = dev.spawn("install", "--from", W.repo)
+    t_dl = t_wr = None
+    while proc.poll() is None:
+        phase = (dev.install_state() or {}).get("phase")
+        now = time.monotonic() - t0
+        if phase == "downloading" and t_dl is None:
+            t_dl = now
+        if phase not in (None, "idle", "downloading") and t_wr is None:
+            t_wr = now
+        time.sleep(0.001)
     full = time.monotonic() - t0
+    check("calibration install exits 0", proc.returncode == 0, proc.returncode)
+    if t_dl is None or t_wr is None or t_wr <= t_dl:
+        t_dl, t_wr = 0.0, full  # the phases were too quick to sample: cut anywhere
+    shutil.rmtree(dev.root, ignore_errors=True)
 
     random.seed(int(os.environ.get("AGENT_KILL_SEED", "1")))
     outcomes = {}
     for i in range(RUNS):
         dev = device()
         proc = dev.spawn("install", "--from", W.repo)
-        time.sleep(random.uniform(0, full))
+        time.sleep(random.uniform(t_dl, t_wr))
         written = dev.install_state().get("written", 0)
         bs.kill(proc)
         try:
@@ -114,10 +130,14 @@ def main():
         if check(f"random cut {i} ends committed", st["phase"] == "committed" and dev.booted() == "b", st):
             key = min(written * 4 // size, 4)
             outcomes[key] = outcomes.get(key, 0) + 1
-        import shutil
         shutil.rmtree(dev.root, ignore_errors=True)
-    print(f"ok   {RUNS} random cuts (install took {full:.2f}s; cut points by quarter of the "
-          f"slot written at the last checkpoint: {dict(sorted(outcomes.items()))})")
+    print(f"ok   {RUNS} random cuts between {t_dl:.3f}s and {t_wr:.3f}s (slot being written; "
+          f"install took {full:.2f}s); cut points by quarter of the slot written at the last "
+          f"persisted resume point: {dict(sorted(outcomes.items()))}")
+    # Most cuts must land while the slot is written, or the test proves nothing about it.
+    mid = sum(n for k, n in outcomes.items() if k < 4)
+    check("most random cuts land before the slot is complete", mid * 2 >= RUNS,
+          f"{mid} of {RUNS}: {outcomes}")
 
     # Model-only release: a cut while the models are swapped in never leaves `current` dangling.
     W.publish([("models/det-3.onnx", W.file("det-3.onnx", b"GOODMODEL v3\n"),

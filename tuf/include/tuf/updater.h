@@ -76,6 +76,39 @@ int tuf_updater_refresh(struct tuf_updater *u);
 int tuf_updater_get_target(struct tuf_updater *u, const char *path, const struct tuf_target **ret);
 
 /*
+ * Called by tuf_updater_list_delegated_targets() for each target t listed by delegated role
+ * role (both borrowed, valid as *ret of tuf_updater_get_target() is). A negative return
+ * stops the walk and is returned; the callback may call tuf_updater_get_target().
+ */
+typedef int (*tuf_updater_list_fn)(const struct tuf_target *t, const char *role, void *userdata);
+
+/*
+ * Enumerate candidate target paths of the delegated roles: walk the delegation graph from
+ * top-level targets in the pre-order of tuf_updater_get_target(), loading, verifying against
+ * the delegator that led to it (and against snapshot) and caching each delegated role as a
+ * lookup does, visiting each role once (by name) and at most max_delegations roles in all
+ * (top-level targets included; TUF_E_DELEGATION beyond), and call cb for each target of each
+ * delegated role, in document order. Top-level targets themselves are not passed to cb.
+ *
+ * A role listing a path is no proof that the role is trusted for it: the walk ignores path
+ * patterns and terminating flags, so a role may list paths outside its delegation, or be
+ * shadowed by an earlier terminating role. Callers must resolve every candidate path with
+ * tuf_updater_get_target() and use only what it returns.
+ *
+ * Only delegations by "paths" are walked. Delegations by "path_hash_prefixes" and TAP 15
+ * succinct hash bins are skipped with everything below them: they exist to split very many
+ * targets into many roles, and enumerating them would fetch every bin. Their targets stay
+ * reachable by name through tuf_updater_get_target(). A role delegated with neither paths
+ * nor prefixes is responsible for nothing and is skipped too.
+ *
+ * Requires a successful refresh (TUF_E_STATE otherwise). Returns 0, the typed error of the
+ * first role that fails to load or verify (e.g. TUF_E_THRESHOLD for a role signed by a key
+ * its delegator does not list), or cb's negative return.
+ */
+int tuf_updater_list_delegated_targets(struct tuf_updater *u, tuf_updater_list_fn cb,
+				       void *userdata);
+
+/*
  * 0 when filepath already holds exactly target t (length and all hashes), TUF_E_NOT_FOUND
  * when it is absent, TUF_E_LENGTH/TUF_E_HASH when it differs.
  */
