@@ -11,6 +11,7 @@ PKGS=(
 	python3 python3-nacl python3-cryptography python3-securesystemslib
 	faketime time openssl curl tcpdump iproute2
 	debhelper dpkg-dev fakeroot
+	debootstrap systemd-container procps libubootenv-tool strace
 )
 
 missing=()

@@ -31,7 +31,8 @@ declare -A FILES=(
 		./lib/systemd/system/sluice-agent.service.d/debian-unconfigured.conf"
 	[sluice-controlplane]="./usr/bin/sluice-controlplane ./usr/share/man/man1/sluice-controlplane.1.gz
 		./lib/systemd/system/sluice-controlplane.service
-		./lib/systemd/system/sluice-controlplane.service.d/debian-unconfigured.conf"
+		./lib/systemd/system/sluice-controlplane.service.d/debian-unconfigured.conf
+		./usr/lib/sysusers.d/sluice-controlplane.conf ./usr/lib/tmpfiles.d/sluice-controlplane.conf"
 	[sluice-ceremony]="./usr/bin/sluice-ceremony ./usr/bin/sluice-provision
 		./usr/share/man/man1/sluice-ceremony.1.gz ./usr/share/man/man1/sluice-provision.1.gz"
 	[sluice-tuf]="./usr/bin/sluice-tuf ./usr/share/man/man1/sluice-tuf.1.gz"
