@@ -28,6 +28,8 @@ struct tarb {
 
 static void put(struct tarb *t, const void *p, size_t n)
 {
+	if (n == 0) /* a member without data passes p == NULL */
+		return;
 	if (t->len + n > t->cap) {
 		t->cap = (t->len + n) * 2;
 		t->buf = realloc(t->buf, t->cap);
