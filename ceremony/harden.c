@@ -12,8 +12,17 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "error.h"
 #include "harden.h"
+#include "secmem.h"
+
+/* Memory locking and AddressSanitizer's shadow memory do not mix. */
+#ifdef __SANITIZE_ADDRESS__
+#define HARDEN_MAIN_FLAGS CER_HARDEN_NO_MLOCK
+#else
+#define HARDEN_MAIN_FLAGS 0u
+#endif
 
 _Static_assert(CER_IFNAME_SIZE == IFNAMSIZ, "interface name size");
 
@@ -79,4 +88,20 @@ int cer_network_check(char *ifname)
 	}
 	freeifaddrs(list);
 	return found;
+}
+
+int cer_harden_main(const struct sl_cli_program *program, int argc, char **argv)
+{
+	unsigned warnings = 0;
+	int r;
+
+	sl_cli_set_program(program);
+	r = cer_harden_process(HARDEN_MAIN_FLAGS, &warnings);
+	if (r < 0)
+		return sl_cli_fail(r, "harden", "the process");
+	sl_cli_set_mlock_failed(warnings & CER_HARDEN_WARN_MLOCK);
+	r = sl_secmem_init();
+	if (r < 0)
+		return sl_cli_fail(r, "initialise", "libsodium");
+	return sl_cli_dispatch(argc, argv);
 }

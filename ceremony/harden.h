@@ -22,6 +22,16 @@
  */
 int cer_harden_process(unsigned flags, unsigned *ret_warnings);
 
+struct sl_cli_program;
+
+/*
+ * main() of a tool that holds secrets (sluice-ceremony, sluice-provision): registers program,
+ * hardens the process (cer_harden_process(); no memory lock under AddressSanitizer, whose
+ * shadow memory does not mix with it), initialises libsodium's guarded memory and runs the
+ * verb argv names. Returns the exit code.
+ */
+int cer_harden_main(const struct sl_cli_program *program, int argc, char **argv);
+
 /* Longest interface name reported by cer_network_check(), with its NUL (IFNAMSIZ). */
 #define CER_IFNAME_SIZE 16
 

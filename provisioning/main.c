@@ -4,15 +4,7 @@
 
 #include "error.h"
 #include "harden.h"
-#include "secmem.h"
 #include "verb.h"
-
-/* Memory locking and AddressSanitizer's shadow memory do not mix. */
-#ifdef __SANITIZE_ADDRESS__
-#define HARDEN_FLAGS CER_HARDEN_NO_MLOCK
-#else
-#define HARDEN_FLAGS 0u
-#endif
 
 static const struct sl_cli_verb verbs[] = {
     {"ca init", "create the device CA and the server CA (keys sealed)", cmd_ca_init},
@@ -46,16 +38,5 @@ static const struct sl_cli_program program = {
 
 int main(int argc, char **argv)
 {
-	unsigned warnings = 0;
-	int r;
-
-	sl_cli_set_program(&program);
-	r = cer_harden_process(HARDEN_FLAGS, &warnings);
-	if (r < 0)
-		return sl_cli_fail(r, "harden", "the process");
-	sl_cli_set_mlock_failed(warnings & CER_HARDEN_WARN_MLOCK);
-	r = sl_secmem_init();
-	if (r < 0)
-		return sl_cli_fail(r, "initialise", "libsodium");
-	return sl_cli_dispatch(argc, argv);
+	return cer_harden_main(&program, argc, argv);
 }

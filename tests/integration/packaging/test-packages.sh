@@ -49,38 +49,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# 1. A copy of the tree without build directories, VCS data or earlier package builds.
-excludes=(--exclude=./.git --exclude=./tests/interop/node_modules --exclude='./obj-*'
-	--exclude=./debian/tmp --exclude=./debian/.debhelper --exclude=./debian/files
-	--exclude='./debian/*.substvars' --exclude=./debian/debhelper-build-stamp)
-for p in "${PACKAGES[@]}"; do
-	excludes+=(--exclude="./debian/$p" --exclude="./debian/$p-dbgsym")
-done
-for d in "$src"/*/; do
-	if [ -e "$d/meson-private" ] || [ -e "$d/build.ninja" ]; then
-		excludes+=(--exclude="./$(basename "$d")")
-	fi
-done
-mkdir "$work/src"
-(cd "$src" && tar "${excludes[@]}" -cf - .) | tar -xf - -C "$work/src"
-[ -f "$work/src/debian/control" ] || fail "the copy of $src has no debian/control"
-
-# 2. Build, without the tests (they run in CI, not in the package build).
-(cd "$work/src" && dpkg-checkbuilddeps -P nocheck) ||
-	fail "build dependencies missing (tools/install-deps.sh installs them)"
-say "dpkg-buildpackage -us -uc -b (DEB_BUILD_OPTIONS=nocheck) in $work/src"
-start=$(date +%s)
-if ! (cd "$work/src" &&
-	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
-	>"$work/build.log" 2>&1; then
-	tail -n 60 "$work/build.log" >&2
-	fail "dpkg-buildpackage failed (log above)"
-fi
-say "built in $(($(date +%s) - start)) s"
-
-version=$(cd "$work/src" && dpkg-parsechangelog -S Version)
+# 1-2. The packages of this tree, built by dpkg-buildpackage (nocheck) from a clean copy of it,
+# once per tree content and shared with the systemd-units test (debs.sh).
+debdir=$(bash "$(dirname "$0")/debs.sh" "$src") || fail "building the packages failed (above)"
+say "packages in $debdir"
+version=$(cd "$src" && dpkg-parsechangelog -S Version)
 arch=$(dpkg --print-architecture)
-deb() { echo "$work/${1}_${version}_${arch}.deb"; }
+deb() { echo "$debdir/${1}_${version}_${arch}.deb"; }
 
 # 3. Contents: every expected file in its package, and no other program in /usr/bin.
 declare -A owner=()

@@ -3,7 +3,7 @@
 # The Debian packages under a real systemd: a minimal Debian 12 root (debootstrap, cached
 # under /var/tmp/sluice-systemd-root-<hash of its package list>) booted with systemd-nspawn;
 # inside, sluice-selftest.service runs selftest.sh: apt installs the packages built from
-# this tree (tests/integration/systemd/debs.sh, shared with other build directories), a
+# this tree (tests/integration/packaging/debs.sh, shared with other build directories), a
 # control plane and a device are set up as the docs say, sluice-controlplane.service and
 # sluice-agent.service are started (Type=notify: READY=1), inspected (systemctl show,
 # hardening, watchdog, systemd-analyze security), reloaded, stopped, and the packages purged.
@@ -54,7 +54,7 @@ t_all=$(now)
 
 # 1. The packages of this tree.
 t=$(now)
-debs=$(SLUICE_DEB_CACHE="$cache" bash "$here/debs.sh" "$src") ||
+debs=$(SLUICE_DEB_CACHE="$cache" bash "$here/../packaging/debs.sh" "$src") ||
 	fail "the packages could not be built"
 version=$(cd "$src" && dpkg-parsechangelog -S Version)
 arch=$(dpkg --print-architecture)

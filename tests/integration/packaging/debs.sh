@@ -6,22 +6,16 @@
 # when that directory does not exist yet.
 #
 # The directory is $SLUICE_DEB_CACHE (default /var/tmp)/sluice-debs-<SHA-256 of the tree>:
-# the three CI build configurations, and the packaging test if it asks this script, share one
-# build. The hash covers every file of the copy dpkg-buildpackage builds from (names, modes,
+# the packaging test and the systemd-units test, in all three CI build configurations, share
+# one build. The hash covers every file of the copy dpkg-buildpackage builds from (names, modes,
 # contents; no build directories, .git, node_modules or Python caches), so any change to the
 # tree gives a new directory; older sluice-debs-* directories are removed.
 #
 #   debs.sh SOURCE_ROOT            print the directory (build if needed); log on stderr
-#   debs.sh --store SOURCE_ROOT D  record .debs built elsewhere (in D) for this tree
 #
 # Exit 0 with the directory on stdout, 1 on failure.
 set -euo pipefail
 
-store=""
-if [ "${1:-}" = --store ]; then
-	store=${3:?usage: debs.sh --store SOURCE_ROOT DIR}
-	shift
-fi
 src=${1:?usage: debs.sh SOURCE_ROOT}
 src=$(cd "$src" && pwd)
 cache=${SLUICE_DEB_CACHE:-/var/tmp}
@@ -74,31 +68,24 @@ fi
 
 tmp=$(mktemp -d "$cache/sluice-debs-$hash.tmp.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-if [ -n "$store" ]; then
-	for p in "${PACKAGES[@]}"; do
-		cp "$store/${p}_${version}_${arch}.deb" "$tmp/" ||
-			fail "$store has no ${p}_${version}_${arch}.deb"
-	done
-else
-	for t in dpkg-buildpackage dpkg-checkbuilddeps dh fakeroot; do
-		command -v "$t" >/dev/null 2>&1 ||
-			fail "'$t' is not installed (tools/install-deps.sh installs it)"
-	done
-	mkdir "$tmp/src"
-	tree_tar | tar -xf - -C "$tmp/src"
-	(cd "$tmp/src" && dpkg-checkbuilddeps -P nocheck) >&2 ||
-		fail "build dependencies missing (tools/install-deps.sh installs them)"
-	say "dpkg-buildpackage -us -uc -b (nocheck) for tree $hash"
-	start=$(date +%s)
-	if ! (cd "$tmp/src" &&
-		DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
-		>"$tmp/build.log" 2>&1; then
-		tail -n 60 "$tmp/build.log" >&2
-		fail "dpkg-buildpackage failed (log above)"
-	fi
-	say "built in $(($(date +%s) - start)) s"
-	rm -rf "$tmp/src" "$tmp"/*-dbgsym_*.deb "$tmp"/*.buildinfo "$tmp"/*.changes
+for t in dpkg-buildpackage dpkg-checkbuilddeps dh fakeroot; do
+	command -v "$t" >/dev/null 2>&1 ||
+		fail "'$t' is not installed (tools/install-deps.sh installs it)"
+done
+mkdir "$tmp/src"
+tree_tar | tar -xf - -C "$tmp/src"
+(cd "$tmp/src" && dpkg-checkbuilddeps -P nocheck) >&2 ||
+	fail "build dependencies missing (tools/install-deps.sh installs them)"
+say "dpkg-buildpackage -us -uc -b (nocheck) for tree $hash"
+start=$(date +%s)
+if ! (cd "$tmp/src" &&
+	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
+	>"$tmp/build.log" 2>&1; then
+	tail -n 60 "$tmp/build.log" >&2
+	fail "dpkg-buildpackage failed (log above)"
 fi
+say "built in $(($(date +%s) - start)) s"
+rm -rf "$tmp/src" "$tmp"/*-dbgsym_*.deb "$tmp"/*.buildinfo "$tmp"/*.changes
 complete "$tmp" || fail "the build did not produce every package"
 rm -rf "$dir"
 for old in "$cache"/sluice-debs-*; do
